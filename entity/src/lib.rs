@@ -1,0 +1,12 @@
+//! SeaORM entities: one module per table, nothing but the table's shape.
+pub mod authorship;
+pub mod claim;
+pub mod collaboration_invite;
+pub mod external_id;
+pub mod follow;
+pub mod institution;
+pub mod researcher;
+pub mod topic;
+pub mod user;
+pub mod work;
+pub mod work_topic;

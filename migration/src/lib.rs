@@ -1,0 +1,19 @@
+//! Schema changes, one file per change, applied in order by [`Migrator`].
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_catalogue;
+mod m20261125_000002_create_accounts;
+mod m20261125_000003_create_search;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_catalogue::Migration),
+            Box::new(m20261125_000002_create_accounts::Migration),
+            Box::new(m20261125_000003_create_search::Migration),
+        ]
+    }
+}

@@ -1,0 +1,51 @@
+//! The command line: `scholargraph [serve|migrate|seed demo|export-schema]`.
+mod export_schema;
+mod seed;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(name = "scholargraph", version, about = "GraphQL API behind researcher profile pages")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default): migrates first; on an empty embedded
+    /// SQLite database also loads the demo dataset.
+    Serve(#[command(flatten)] Config),
+    /// Apply pending database migrations.
+    Migrate(#[command(flatten)] Config),
+    /// Load a dataset (migrates first).
+    Seed {
+        #[command(subcommand)]
+        dataset: seed::Dataset,
+    },
+    /// Print the GraphQL schema (SDL) the code serves, or write it to a file.
+    ExportSchema {
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(config)) => serve::run(config).await,
+        None => serve::run(Config::parse_from_env()).await,
+        Some(Command::Migrate(config)) => {
+            let db = crate::startup::connect(&config, Default::default()).await?;
+            crate::startup::migrate(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Seed { dataset }) => seed::run(dataset).await,
+        Some(Command::ExportSchema { output }) => export_schema::run(output),
+    }
+}

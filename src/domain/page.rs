@@ -1,0 +1,242 @@
+//! Keyset pagination, the one mechanism behind every list: a listing is a
+//! `FROM … WHERE …` with a sort expression; a page is the rows strictly after
+//! (or before) a cursor's `(sort value, id)` in that order, so paging never
+//! skips or repeats a row even while rows are added. No `OFFSET` anywhere.
+use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, Value};
+use serde::{Deserialize, Serialize};
+
+use super::sql::Sql;
+use crate::error::{AppError, AppResult};
+
+/// The value a row sorts by, as kept in a cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKind {
+    Int,
+    Float,
+    Text,
+}
+
+impl SortKind {
+    fn sql_type(self) -> &'static str {
+        match self {
+            Self::Int => "BIGINT",
+            Self::Float => "DOUBLE PRECISION",
+            Self::Text => "TEXT",
+        }
+    }
+}
+
+/// A row's position in a listing's order: its sort values, then its id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyset {
+    pub values: Vec<SortValue>,
+    pub id: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `first`/`after`: rows after the cursor, in the listing's order.
+    Forward,
+    /// `last`/`before`: rows before the cursor, returned in the listing's order.
+    Backward,
+}
+
+/// A validated page request.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub size: u64,
+    pub direction: Direction,
+    pub cursor: Option<Keyset>,
+}
+
+/// How a listing sorts: SQL expressions with their kinds, all in one
+/// direction (negate a number to sort it the other way); ties are broken by
+/// the row id in the same direction.
+#[derive(Debug, Clone)]
+pub struct SortSpec {
+    pub keys: Vec<(String, SortKind)>,
+    pub descending: bool,
+}
+
+impl SortSpec {
+    pub fn by(expr: &str, kind: SortKind, descending: bool) -> Self {
+        Self { keys: vec![(expr.to_owned(), kind)], descending }
+    }
+}
+
+/// A list that can be paged: `with` (optional CTEs), the selected columns,
+/// and a `FROM … WHERE …` that always ends in a condition (use `WHERE 1 = 1`).
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub with: Option<Sql>,
+    pub columns: String,
+    pub from_where: Sql,
+    pub id_expr: String,
+    pub sort: SortSpec,
+}
+
+/// The total of a listing, counted only when a client asks for it.
+#[derive(Debug, Clone)]
+pub enum TotalCount {
+    Known(i64),
+    Query(Sql),
+}
+
+impl TotalCount {
+    pub async fn resolve(&self, db: &impl ConnectionTrait) -> AppResult<i64> {
+        match self {
+            Self::Known(n) => Ok(*n),
+            Self::Query(sql) => sql.fetch_count(db).await,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<(T, Keyset)>,
+    pub has_previous: bool,
+    pub has_next: bool,
+    pub total: TotalCount,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(|(item, key)| (f(item), key)).collect(),
+            has_previous: self.has_previous,
+            has_next: self.has_next,
+            total: self.total,
+        }
+    }
+}
+
+impl SortValue {
+    fn matches(&self, kind: SortKind) -> bool {
+        matches!(
+            (self, kind),
+            (Self::Int(_), SortKind::Int) | (Self::Float(_), SortKind::Float) | (Self::Text(_), SortKind::Text)
+        )
+    }
+
+    fn to_value(&self) -> Value {
+        match self {
+            Self::Int(v) => (*v).into(),
+            Self::Float(v) => (*v).into(),
+            Self::Text(v) => v.clone().into(),
+        }
+    }
+}
+
+impl Listing {
+    fn start(&self) -> Sql {
+        let mut sql = Sql::default();
+        if let Some(with) = &self.with {
+            sql.append(with).push(" ");
+        }
+        sql
+    }
+
+    /// `AND (sort…, id) <op> (value…, id)` for a cursor.
+    fn push_keyset_condition(&self, sql: &mut Sql, op: &str, key: &Keyset) {
+        sql.push(" AND (");
+        for (expr, _) in &self.sort.keys {
+            sql.push(expr).push(", ");
+        }
+        sql.push(&format!("{}) {op} (", self.id_expr));
+        for value in &key.values {
+            sql.bind(value.to_value()).push(", ");
+        }
+        sql.bind(key.id).push(")");
+    }
+
+    pub fn count_sql(&self) -> Sql {
+        let mut sql = self.start();
+        sql.push("SELECT COUNT(*) AS n ").append(&self.from_where);
+        sql
+    }
+
+    fn valid_cursor(&self, key: &Keyset) -> bool {
+        key.values.len() == self.sort.keys.len()
+            && key.values.iter().zip(&self.sort.keys).all(|(value, (_, kind))| value.matches(*kind))
+    }
+
+    /// Fetches one page: `size + 1` rows tell whether more follow, and, when
+    /// a cursor is given, one `EXISTS` tells whether rows precede it.
+    pub async fn fetch<T: FromQueryResult>(&self, db: &impl ConnectionTrait, req: &PageRequest) -> AppResult<Page<T>> {
+        if let Some(key) = &req.cursor {
+            if !self.valid_cursor(key) {
+                return Err(AppError::bad_input("cursor does not belong to this list or order"));
+            }
+        }
+        // Reading forward in a descending order means "smaller than the cursor".
+        let forward = req.direction == Direction::Forward;
+        let descending_scan = self.sort.descending == forward;
+        let (after_op, before_op) = if descending_scan { ("<", ">=") } else { (">", "<=") };
+        let order = if descending_scan { "DESC" } else { "ASC" };
+
+        let mut sql = self.start();
+        sql.push(&format!("SELECT {}", self.columns));
+        let mut order_by = String::new();
+        for (i, (expr, kind)) in self.sort.keys.iter().enumerate() {
+            sql.push(&format!(", CAST({expr} AS {}) AS sort_key_{i}", kind.sql_type()));
+            order_by.push_str(&format!("{expr} {order}, "));
+        }
+        sql.push(&format!(", {} AS sort_id ", self.id_expr)).append(&self.from_where);
+        if let Some(key) = &req.cursor {
+            self.push_keyset_condition(&mut sql, after_op, key);
+        }
+        sql.push(&format!(" ORDER BY {order_by}{} {order} LIMIT {}", self.id_expr, req.size + 1));
+        let rows = sql.fetch_all(db).await?;
+        let more = rows.len() as u64 > req.size;
+        let mut items = rows
+            .iter()
+            .take(req.size as usize)
+            .map(|row| Ok((T::from_query_result(row, "")?, self.read_keyset(row)?)))
+            .collect::<AppResult<Vec<_>>>()?;
+
+        let beyond_cursor = match &req.cursor {
+            Some(key) => {
+                let mut exists = self.start();
+                exists.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS one ").append(&self.from_where);
+                self.push_keyset_condition(&mut exists, before_op, key);
+                exists.push(" LIMIT 1) probe");
+                exists.fetch_count(db).await? > 0
+            }
+            None => false,
+        };
+
+        let (has_previous, has_next) = if forward {
+            (beyond_cursor, more)
+        } else {
+            items.reverse();
+            (more, beyond_cursor)
+        };
+        Ok(Page { items, has_previous, has_next, total: TotalCount::Query(self.count_sql()) })
+    }
+
+    fn read_keyset(&self, row: &QueryResult) -> AppResult<Keyset> {
+        let values = self
+            .sort
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, (_, kind))| {
+                let column = format!("sort_key_{i}");
+                Ok(match kind {
+                    SortKind::Int => SortValue::Int(row.try_get("", &column)?),
+                    SortKind::Float => SortValue::Float(row.try_get("", &column)?),
+                    SortKind::Text => SortValue::Text(row.try_get("", &column)?),
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(Keyset { values, id: row.try_get("", "sort_id")? })
+    }
+}

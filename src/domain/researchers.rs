@@ -1,0 +1,228 @@
+//! Researchers: lookups, the directory listing with its filters and orders,
+//! external identifiers, topic profiles and co-author counts.
+use std::collections::HashMap;
+
+use entity::{external_id, researcher};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
+
+use super::group_by;
+use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
+use super::search::{matches_cte, SearchIndex, SearchTerms};
+use super::sql::Sql;
+use crate::error::{AppError, AppResult};
+
+/// The columns of `researchers` as the entity reads them, for joins.
+pub const COLUMNS: &str = "r.id, r.slug, r.display_name, r.orcid, r.open_to_collaborate, r.affiliation_id, \
+                           r.works_count, r.followers_count, r.created_at";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatus {
+    Unclaimed,
+    Pending,
+    Claimed,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ResearcherFilter {
+    pub search: Option<String>,
+    pub topic_id: Option<i64>,
+    pub institution_id: Option<i64>,
+    pub claim_status: Option<ClaimStatus>,
+    pub open_to_collaborate: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResearcherOrderField {
+    DisplayName,
+    WorksCount,
+    FollowersCount,
+    Relevance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResearcherOrder {
+    pub field: ResearcherOrderField,
+    pub descending: bool,
+}
+
+impl ResearcherOrder {
+    /// Relevance first when searching, otherwise alphabetical.
+    pub fn default_for(filter: &ResearcherFilter) -> Self {
+        match filter.search.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => Self { field: ResearcherOrderField::Relevance, descending: true },
+            _ => Self { field: ResearcherOrderField::DisplayName, descending: false },
+        }
+    }
+
+    /// Names the list and order in cursors.
+    pub fn list_key(&self) -> String {
+        format!("researchers:{:?}:{}", self.field, if self.descending { "DESC" } else { "ASC" })
+    }
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, researcher::Model>> {
+    let rows = researcher::Entity::find().filter(researcher::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<researcher::Model>> {
+    Ok(researcher::Entity::find().filter(researcher::Column::Slug.eq(slug)).one(db).await?)
+}
+
+pub async fn by_orcid(db: &impl ConnectionTrait, orcid: &str) -> AppResult<Option<researcher::Model>> {
+    Ok(researcher::Entity::find().filter(researcher::Column::Orcid.eq(orcid)).one(db).await?)
+}
+
+pub async fn external_ids_by_researchers(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<external_id::Model>>> {
+    let rows = external_id::Entity::find()
+        .filter(external_id::Column::ResearcherId.is_in(ids.iter().copied()))
+        .order_by_asc(external_id::Column::Id)
+        .all(db)
+        .await?;
+    Ok(group_by(rows.into_iter().map(|e| (e.researcher_id, e))))
+}
+
+/// One page of the researcher directory.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &ResearcherFilter,
+    order: ResearcherOrder,
+    page: &PageRequest,
+) -> AppResult<Page<researcher::Model>> {
+    let terms = SearchTerms::parse(filter.search.as_deref())?;
+    let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Researchers, t));
+    let mut from_where = Sql::new("FROM researchers r ");
+    if with.is_some() {
+        from_where.push("JOIN matches m ON m.id = r.id ");
+    }
+    from_where.push("WHERE 1 = 1");
+    if let Some(topic_id) = filter.topic_id {
+        from_where
+            .push(
+                " AND EXISTS (SELECT 1 FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id \
+                 WHERE a.researcher_id = r.id AND wt.topic_id = ",
+            )
+            .bind(topic_id)
+            .push(")");
+    }
+    if let Some(institution_id) = filter.institution_id {
+        from_where.push(" AND r.affiliation_id = ").bind(institution_id);
+    }
+    if let Some(open) = filter.open_to_collaborate {
+        from_where.push(" AND r.open_to_collaborate = ").bind(open);
+    }
+    if let Some(status) = filter.claim_status {
+        const APPROVED: &str = "EXISTS (SELECT 1 FROM claims c WHERE c.researcher_id = r.id AND c.status = 'APPROVED')";
+        const PENDING: &str = "EXISTS (SELECT 1 FROM claims c WHERE c.researcher_id = r.id AND c.status = 'PENDING')";
+        from_where.push(&match status {
+            ClaimStatus::Claimed => format!(" AND {APPROVED}"),
+            ClaimStatus::Pending => format!(" AND NOT {APPROVED} AND {PENDING}"),
+            ClaimStatus::Unclaimed => format!(" AND NOT {APPROVED} AND NOT {PENDING}"),
+        });
+    }
+    let (expr, kind) = match order.field {
+        ResearcherOrderField::DisplayName => ("r.display_name", SortKind::Text),
+        ResearcherOrderField::WorksCount => ("r.works_count", SortKind::Int),
+        ResearcherOrderField::FollowersCount => ("r.followers_count", SortKind::Int),
+        ResearcherOrderField::Relevance if with.is_some() => ("m.rank", SortKind::Float),
+        ResearcherOrderField::Relevance => {
+            return Err(AppError::bad_input("order by RELEVANCE needs a `search` filter"));
+        }
+    };
+    let listing = Listing {
+        with,
+        columns: COLUMNS.to_owned(),
+        from_where,
+        id_expr: "r.id".to_owned(),
+        sort: SortSpec::by(expr, kind, order.descending),
+    };
+    listing.fetch(db, page).await
+}
+
+/// A topic in a researcher's profile: how many of their works carry it.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct TopicShare {
+    pub researcher_id: i64,
+    pub topic_id: i64,
+    pub topic_name: String,
+    pub works_count: i64,
+}
+
+/// Every topic of each researcher, most frequent first (then by name).
+pub async fn topic_profiles(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TopicShare>>> {
+    let mut sql = Sql::new(
+        "SELECT a.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, COUNT(*) AS works_count \
+         FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id JOIN topics t ON t.id = wt.topic_id \
+         WHERE a.researcher_id IN (",
+    );
+    sql.bind_list(ids).push(
+        ") GROUP BY a.researcher_id, t.id, t.name ORDER BY a.researcher_id, works_count DESC, t.name, t.id",
+    );
+    let rows: Vec<TopicShare> = sql.fetch_models(db).await?;
+    Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
+}
+
+/// Distinct co-authors, and those with at least two shared works.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromQueryResult)]
+pub struct CoauthorCounts {
+    pub researcher_id: i64,
+    pub collaborators: i64,
+    pub close_collaborators: i64,
+}
+
+pub async fn coauthor_counts(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, CoauthorCounts>> {
+    let mut sql = Sql::new(
+        "SELECT pairs.researcher_id AS researcher_id, COUNT(*) AS collaborators, \
+         CAST(SUM(CASE WHEN pairs.shared >= 2 THEN 1 ELSE 0 END) AS BIGINT) AS close_collaborators \
+         FROM (SELECT a.researcher_id AS researcher_id, b.researcher_id AS coauthor_id, COUNT(*) AS shared \
+               FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
+               WHERE a.researcher_id IN (",
+    );
+    sql.bind_list(ids)
+        .push(") GROUP BY a.researcher_id, b.researcher_id) pairs GROUP BY pairs.researcher_id");
+    let rows: Vec<CoauthorCounts> = sql.fetch_models(db).await?;
+    Ok(rows.into_iter().map(|c| (c.researcher_id, c)).collect())
+}
+
+/// What the trust snapshot and claim status of a record are computed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, FromQueryResult)]
+pub struct RecordStanding {
+    pub researcher_id: i64,
+    /// An external identifier (ORCID, OpenAlex, arXiv, …) is on record.
+    pub has_external_id: bool,
+    /// One of the researcher's works has an arXiv id or a DOI.
+    pub has_linked_work: bool,
+    /// How the approved claim was verified (`ORCID` or `MODERATOR`), if any.
+    pub approved_method: Option<String>,
+    pub has_pending_claim: bool,
+}
+
+impl RecordStanding {
+    pub fn claim_status(&self) -> ClaimStatus {
+        if self.approved_method.is_some() {
+            ClaimStatus::Claimed
+        } else if self.has_pending_claim {
+            ClaimStatus::Pending
+        } else {
+            ClaimStatus::Unclaimed
+        }
+    }
+}
+
+pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, RecordStanding>> {
+    let mut sql = Sql::new(
+        "SELECT r.id AS researcher_id, \
+         EXISTS (SELECT 1 FROM external_ids e WHERE e.researcher_id = r.id) AS has_external_id, \
+         EXISTS (SELECT 1 FROM authorships a JOIN works w ON w.id = a.work_id \
+                 WHERE a.researcher_id = r.id AND (w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL)) AS has_linked_work, \
+         (SELECT c.method FROM claims c WHERE c.researcher_id = r.id AND c.status = 'APPROVED') AS approved_method, \
+         EXISTS (SELECT 1 FROM claims c WHERE c.researcher_id = r.id AND c.status = 'PENDING') AS has_pending_claim \
+         FROM researchers r WHERE r.id IN (",
+    );
+    sql.bind_list(ids).push(")");
+    let rows: Vec<RecordStanding> = sql.fetch_models(db).await?;
+    Ok(rows.into_iter().map(|s| (s.researcher_id, s)).collect())
+}

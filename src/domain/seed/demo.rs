@@ -1,0 +1,172 @@
+//! The demo dataset: Marc Mézard's six works with their full author lists
+//! (`demo.json`, from the product's reference profile page). Every co-author
+//! is a researcher record; only identifiers that were checked (the arXiv ids)
+//! are included.
+use std::collections::HashMap;
+
+use chrono::Utc;
+use entity::{authorship, institution, researcher, topic, work, work_topic};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use serde::Deserialize;
+
+use crate::error::{AppError, AppResult};
+
+const DATASET: &str = include_str!("demo.json");
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Dataset {
+    institutions: Vec<Institution>,
+    topics: Vec<String>,
+    researchers: Vec<Researcher>,
+    works: Vec<Work>,
+}
+
+#[derive(Deserialize)]
+struct Institution {
+    key: String,
+    name: String,
+    country: Option<String>,
+    ror: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Researcher {
+    slug: String,
+    display_name: String,
+    orcid: Option<String>,
+    affiliation: Option<String>,
+    open_to_collaborate: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Work {
+    title: String,
+    #[serde(rename = "abstract")]
+    summary: Option<String>,
+    kind: String,
+    year: Option<i32>,
+    venue: Option<String>,
+    doi: Option<String>,
+    arxiv_id: Option<String>,
+    cited_by_count: i32,
+    authors: Vec<String>,
+    topics: Vec<String>,
+}
+
+/// What seeding did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Seeded { researchers: usize, works: usize },
+    AlreadyPresent,
+}
+
+/// Whether the catalogue holds no researcher at all.
+pub async fn catalogue_is_empty(db: &DatabaseConnection) -> AppResult<bool> {
+    Ok(researcher::Entity::find().count(db).await? == 0)
+}
+
+/// Loads the demo dataset in one transaction; does nothing if it is there.
+pub async fn seed(db: &DatabaseConnection) -> AppResult<Outcome> {
+    let data: Dataset = serde_json::from_str(DATASET).map_err(AppError::internal)?;
+    let txn = db.begin().await?;
+    let marker = crate::domain::researchers::by_slug(&txn, &data.researchers[0].slug).await?;
+    if marker.is_some() {
+        return Ok(Outcome::AlreadyPresent);
+    }
+    let now = Utc::now();
+
+    let mut institution_ids = HashMap::new();
+    for inst in &data.institutions {
+        let row = institution::Entity::insert(institution::ActiveModel {
+            name: Set(inst.name.clone()),
+            country: Set(inst.country.clone()),
+            ror: Set(inst.ror.clone()),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        institution_ids.insert(inst.key.as_str(), row.last_insert_id);
+    }
+
+    let mut topic_ids = HashMap::new();
+    for name in &data.topics {
+        let row = topic::Entity::insert(topic::ActiveModel { name: Set(name.clone()), ..Default::default() })
+            .exec(&txn)
+            .await?;
+        topic_ids.insert(name.as_str(), row.last_insert_id);
+    }
+
+    let mut researcher_ids = HashMap::new();
+    for r in &data.researchers {
+        let affiliation_id = match &r.affiliation {
+            Some(key) => Some(
+                *institution_ids
+                    .get(key.as_str())
+                    .ok_or_else(|| AppError::internal(format!("demo data: unknown institution {key}")))?,
+            ),
+            None => None,
+        };
+        let row = researcher::Entity::insert(researcher::ActiveModel {
+            slug: Set(r.slug.clone()),
+            display_name: Set(r.display_name.clone()),
+            orcid: Set(r.orcid.clone()),
+            open_to_collaborate: Set(r.open_to_collaborate),
+            affiliation_id: Set(affiliation_id),
+            works_count: Set(0),
+            followers_count: Set(0),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        researcher_ids.insert(r.slug.as_str(), row.last_insert_id);
+    }
+
+    for w in &data.works {
+        let work_id = work::Entity::insert(work::ActiveModel {
+            title: Set(w.title.clone()),
+            r#abstract: Set(w.summary.clone()),
+            kind: Set(w.kind.clone()),
+            year: Set(w.year),
+            venue: Set(w.venue.clone()),
+            doi: Set(w.doi.clone()),
+            arxiv_id: Set(w.arxiv_id.clone()),
+            cited_by_count: Set(w.cited_by_count),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?
+        .last_insert_id;
+        let mut authorships = Vec::new();
+        for (i, slug) in w.authors.iter().enumerate() {
+            let researcher_id = *researcher_ids
+                .get(slug.as_str())
+                .ok_or_else(|| AppError::internal(format!("demo data: unknown author {slug}")))?;
+            authorships.push(authorship::ActiveModel {
+                work_id: Set(work_id),
+                researcher_id: Set(researcher_id),
+                position: Set(i as i32 + 1),
+            });
+        }
+        authorship::Entity::insert_many(authorships).exec(&txn).await?;
+        let mut links = Vec::new();
+        for name in &w.topics {
+            let topic_id = *topic_ids
+                .get(name.as_str())
+                .ok_or_else(|| AppError::internal(format!("demo data: unknown topic {name}")))?;
+            links.push(work_topic::ActiveModel { work_id: Set(work_id), topic_id: Set(topic_id) });
+        }
+        work_topic::Entity::insert_many(links).exec(&txn).await?;
+    }
+
+    txn.execute_unprepared(
+        "UPDATE researchers SET works_count = (SELECT COUNT(*) FROM authorships a WHERE a.researcher_id = researchers.id)",
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Outcome::Seeded { researchers: data.researchers.len(), works: data.works.len() })
+}

@@ -1,0 +1,2 @@
+//! Loading data sets into the catalogue.
+pub mod demo;

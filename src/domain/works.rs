@@ -1,0 +1,164 @@
+//! Works: lookups, the site-wide and per-researcher listings, and the
+//! authorships and topics of a batch of works.
+use std::collections::HashMap;
+
+use entity::{researcher, topic, work};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
+
+use super::group_by;
+use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
+use super::search::{matches_cte, SearchIndex, SearchTerms};
+use super::sql::Sql;
+use crate::error::{AppError, AppResult};
+
+const COLUMNS: &str = "w.id, w.title, w.abstract, w.kind, w.year, w.venue, w.doi, w.arxiv_id, w.cited_by_count, w.created_at";
+
+/// The kinds of work, as stored in `works.kind`.
+pub const KINDS: [&str; 8] = ["PREPRINT", "ARTICLE", "BOOK", "CHAPTER", "PROCEEDINGS", "DATASET", "THESIS", "OTHER"];
+
+#[derive(Debug, Clone, Default)]
+pub struct WorkFilter {
+    pub search: Option<String>,
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+    pub kind: Option<&'static str>,
+    pub topic_id: Option<i64>,
+    pub researcher_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkOrderField {
+    Year,
+    Title,
+    CitedByCount,
+    Relevance,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkOrder {
+    pub field: WorkOrderField,
+    pub descending: bool,
+}
+
+impl WorkOrder {
+    /// Relevance first when searching, otherwise newest first.
+    pub fn default_for(filter: &WorkFilter) -> Self {
+        match filter.search.as_deref().map(str::trim) {
+            Some(s) if !s.is_empty() => Self { field: WorkOrderField::Relevance, descending: true },
+            _ => Self { field: WorkOrderField::Year, descending: true },
+        }
+    }
+
+    pub fn list_key(&self) -> String {
+        format!("works:{:?}:{}", self.field, if self.descending { "DESC" } else { "ASC" })
+    }
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, work::Model>> {
+    let rows = work::Entity::find().filter(work::Column::Id.is_in(ids.iter().copied())).all(db).await?;
+    Ok(rows.into_iter().map(|w| (w.id, w)).collect())
+}
+
+pub async fn by_doi(db: &impl ConnectionTrait, doi: &str) -> AppResult<Option<work::Model>> {
+    // DOIs are case-insensitive; they are stored lowercased.
+    Ok(work::Entity::find().filter(work::Column::Doi.eq(doi.trim().to_lowercase())).one(db).await?)
+}
+
+pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult<Option<work::Model>> {
+    Ok(work::Entity::find().filter(work::Column::ArxivId.eq(arxiv_id.trim())).one(db).await?)
+}
+
+/// One page of works matching `filter`, in `order`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &WorkFilter,
+    order: WorkOrder,
+    page: &PageRequest,
+) -> AppResult<Page<work::Model>> {
+    if let (Some(from), Some(to)) = (filter.year_from, filter.year_to) {
+        if from > to {
+            return Err(AppError::bad_input("`yearFrom` must not be after `yearTo`"));
+        }
+    }
+    let terms = SearchTerms::parse(filter.search.as_deref())?;
+    let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Works, t));
+    let mut from_where = Sql::new("FROM works w ");
+    if with.is_some() {
+        from_where.push("JOIN matches m ON m.id = w.id ");
+    }
+    if let Some(researcher_id) = filter.researcher_id {
+        from_where.push("JOIN authorships fa ON fa.work_id = w.id AND fa.researcher_id = ").bind(researcher_id).push(" ");
+    }
+    if let Some(topic_id) = filter.topic_id {
+        from_where.push("JOIN work_topics ft ON ft.work_id = w.id AND ft.topic_id = ").bind(topic_id).push(" ");
+    }
+    from_where.push("WHERE 1 = 1");
+    if let Some(from) = filter.year_from {
+        from_where.push(" AND w.year >= ").bind(from);
+    }
+    if let Some(to) = filter.year_to {
+        from_where.push(" AND w.year <= ").bind(to);
+    }
+    if let Some(kind) = filter.kind {
+        from_where.push(" AND w.kind = ").bind(kind);
+    }
+    let (expr, kind) = match order.field {
+        // Works without a year sort as year 0 (first when ascending).
+        WorkOrderField::Year => ("COALESCE(w.year, 0)", SortKind::Int),
+        WorkOrderField::Title => ("w.title", SortKind::Text),
+        WorkOrderField::CitedByCount => ("w.cited_by_count", SortKind::Int),
+        WorkOrderField::Relevance if with.is_some() => ("m.rank", SortKind::Float),
+        WorkOrderField::Relevance => return Err(AppError::bad_input("order by RELEVANCE needs a `search` filter")),
+    };
+    let listing = Listing {
+        with,
+        columns: COLUMNS.to_owned(),
+        from_where,
+        id_expr: "w.id".to_owned(),
+        sort: SortSpec::by(expr, kind, order.descending),
+    };
+    listing.fetch(db, page).await
+}
+
+/// An author of a work, in byline order.
+#[derive(Debug, Clone)]
+pub struct AuthorshipRow {
+    pub position: i32,
+    pub researcher: researcher::Model,
+}
+
+/// The bylines of a batch of works, researchers included: one statement.
+pub async fn authorships_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<AuthorshipRow>>> {
+    let mut sql = Sql::new(&format!(
+        "SELECT a.work_id AS work_id, a.position AS position, {} \
+         FROM authorships a JOIN researchers r ON r.id = a.researcher_id WHERE a.work_id IN (",
+        super::researchers::COLUMNS
+    ));
+    sql.bind_list(ids).push(") ORDER BY a.work_id, a.position");
+    let rows = sql.fetch_all(db).await?;
+    let pairs = rows
+        .iter()
+        .map(|row| {
+            let work_id: i64 = row.try_get("", "work_id")?;
+            let position: i32 = row.try_get("", "position")?;
+            let researcher = researcher::Model::from_query_result(row, "")?;
+            Ok((work_id, AuthorshipRow { position, researcher }))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(group_by(pairs))
+}
+
+/// The topics of a batch of works, by name.
+pub async fn topics_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<topic::Model>>> {
+    let mut sql = Sql::new(
+        "SELECT wt.work_id AS work_id, t.id, t.name FROM work_topics wt JOIN topics t ON t.id = wt.topic_id \
+         WHERE wt.work_id IN (",
+    );
+    sql.bind_list(ids).push(") ORDER BY wt.work_id, t.name, t.id");
+    let rows = sql.fetch_all(db).await?;
+    let pairs = rows
+        .iter()
+        .map(|row| Ok((row.try_get::<i64>("", "work_id")?, topic::Model::from_query_result(row, "")?)))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(group_by(pairs))
+}

@@ -1,0 +1,101 @@
+//! The one error type of the service and its mapping to GraphQL error codes.
+//!
+//! `AppError` deliberately does not implement `Display`: async-graphql turns
+//! any `Display` error into a message on `?`, which would drop the code (and,
+//! for a database error, leak SQL). The explicit `From<AppError>` below is the
+//! only way an `AppError` becomes a GraphQL error.
+use std::fmt;
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+#[derive(Clone, PartialEq, Eq)]
+pub enum AppError {
+    NotFound(String),
+    BadInput(String),
+    Unauthenticated(String),
+    Forbidden(String),
+    Conflict(String),
+    TooComplex(String),
+    RateLimited(String),
+    /// The cause has been logged where the error was made; clients only
+    /// learn that something went wrong on our side.
+    Internal,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn not_found(what: impl fmt::Display) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadInput(message.into())
+    }
+
+    /// Logs an unexpected failure with its cause and answers a generic error.
+    pub fn internal(cause: impl fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::Internal
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadInput(_) => "BAD_USER_INPUT",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::Conflict(_) => "CONFLICT",
+            Self::TooComplex(_) => "QUERY_TOO_COMPLEX",
+            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            Self::NotFound(m)
+            | Self::BadInput(m)
+            | Self::Unauthenticated(m)
+            | Self::Forbidden(m)
+            | Self::Conflict(m)
+            | Self::TooComplex(m)
+            | Self::RateLimited(m) => m,
+            Self::Internal => "internal error",
+        }
+    }
+
+    /// Maps a unique-constraint violation to `Conflict` with `message`; any
+    /// other database error stays internal.
+    pub fn conflict_on_unique(err: DbErr, message: &str) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => Self::Conflict(message.to_owned()),
+            _ => Self::from(err),
+        }
+    }
+}
+
+impl fmt::Debug for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code(), self.message())
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        Self::internal(format_args!("database: {err}"))
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.message()).extend_with(|_, e| e.set("code", self.code()))
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.extend()
+    }
+}

@@ -1,0 +1,46 @@
+//! Gives every error an `extensions.code`: errors raised by resolvers carry
+//! one already; parse and validation errors get `BAD_USER_INPUT`, and the
+//! depth and complexity limits `QUERY_TOO_COMPLEX`.
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+use async_graphql::{Response, ServerError, Value};
+
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+fn code_for(error: &ServerError) -> &'static str {
+    let message = error.message.as_str();
+    if message.contains("nested too deep") || message.contains("too complex") || message.contains("too many directives")
+    {
+        "QUERY_TOO_COMPLEX"
+    } else {
+        "BAD_USER_INPUT"
+    }
+}
+
+pub fn add_codes(response: &mut Response) {
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            let code = code_for(error);
+            error.extensions.get_or_insert_with(Default::default).set("code", Value::from(code));
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        add_codes(&mut response);
+        response
+    }
+}

@@ -1,0 +1,323 @@
+//! `Researcher` and the objects of its profile.
+use async_graphql::connection::{ConnectionNameType, EdgeNameType};
+use async_graphql::{Context, Object, OutputType, SimpleObject, ID};
+use entity::{external_id, researcher};
+
+use super::{ClaimStatus, ExternalIdScheme, Institution, ResearcherWorksFilter, Topic, TrustLevel, Work, WorkKind, WorkOrder};
+use crate::domain::researchers::{RecordStanding, TopicShare};
+use crate::domain::{graph, trust, works};
+use crate::error::AppError;
+use crate::graphql::ids::{encode, NodeType};
+use crate::graphql::loaders::{
+    load_one, CoauthorCountsByResearcher, ExternalIdsByResearcher, InstitutionById, StandingByResearcher,
+    StatsByResearcher, TopicProfileByResearcher,
+};
+use crate::graphql::pagination::{connection, connection_with, PageArgs, RelayConnection};
+use crate::graphql::types::graph::{ResearchGraph, SimilarResearcher};
+use crate::graphql::types::inputs::work_order;
+use crate::state::db;
+
+type GqlResult<T> = async_graphql::Result<T>;
+
+/// A public author record, imported from arXiv or OpenAlex.
+#[derive(Clone)]
+pub struct Researcher(pub researcher::Model);
+
+impl Researcher {
+    async fn standing(&self, ctx: &Context<'_>) -> Result<RecordStanding, AppError> {
+        Ok(load_one::<StandingByResearcher>(ctx, self.0.id).await?.unwrap_or_default())
+    }
+
+    async fn topic_profile(&self, ctx: &Context<'_>) -> Result<Vec<TopicShare>, AppError> {
+        Ok(load_one::<TopicProfileByResearcher>(ctx, self.0.id).await?.unwrap_or_default())
+    }
+}
+
+#[Object]
+impl Researcher {
+    pub async fn id(&self) -> ID {
+        encode(NodeType::Researcher, self.0.id)
+    }
+
+    /// The record's URL name, unique.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    /// The ORCID iD, when known (`0000-0000-0000-0000`).
+    async fn orcid(&self) -> Option<&str> {
+        self.0.orcid.as_deref()
+    }
+
+    /// Identifiers of this researcher in other scholarly sources.
+    async fn external_ids(&self, ctx: &Context<'_>) -> GqlResult<Vec<ExternalId>> {
+        let rows = load_one::<ExternalIdsByResearcher>(ctx, self.0.id).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(ExternalId).collect())
+    }
+
+    /// The current institution, when imported.
+    async fn affiliation(&self, ctx: &Context<'_>) -> GqlResult<Option<Institution>> {
+        let Some(id) = self.0.affiliation_id else { return Ok(None) };
+        Ok(load_one::<InstitutionById>(ctx, id).await?.map(Institution))
+    }
+
+    async fn open_to_collaborate(&self) -> bool {
+        self.0.open_to_collaborate
+    }
+
+    async fn claim_status(&self, ctx: &Context<'_>) -> GqlResult<ClaimStatus> {
+        Ok(self.standing(ctx).await?.claim_status().into())
+    }
+
+    /// Whether the signed-in user follows this researcher; false when anonymous.
+    async fn viewer_is_following(&self, ctx: &Context<'_>) -> GqlResult<bool> {
+        crate::graphql::viewer::is_following(ctx, self.0.id).await
+    }
+
+    async fn trust(&self, ctx: &Context<'_>) -> GqlResult<TrustSnapshot> {
+        Ok(TrustSnapshot(trust::snapshot(&self.0, &self.standing(ctx).await?)))
+    }
+
+    async fn counts(&self) -> ResearcherCounts {
+        ResearcherCounts(self.clone())
+    }
+
+    /// The researcher's topics, most frequent first: `first` 1..100, default 10.
+    async fn topics(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<ResearcherTopic>> {
+        let first = first.unwrap_or(10);
+        if !(1..=100).contains(&first) {
+            return Err(AppError::bad_input(format!("`first` must be between 1 and 100, got {first}")).into());
+        }
+        let works_count = self.0.works_count.max(1) as f64;
+        Ok(self
+            .topic_profile(ctx)
+            .await?
+            .into_iter()
+            .take(first as usize)
+            .map(|t| ResearcherTopic {
+                topic: Topic::from_parts(t.topic_id, t.topic_name),
+                works_count: t.works_count,
+                share: t.works_count as f64 / works_count,
+            })
+            .collect())
+    }
+
+    /// The researcher's works; newest first unless `orderBy` says otherwise.
+    #[graphql(complexity = "crate::graphql::page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn works(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ResearcherWorksFilter>,
+        order_by: Option<WorkOrder>,
+    ) -> GqlResult<RelayConnection<Work>> {
+        let filter = filter.unwrap_or_default().to_domain(self.0.id)?;
+        let order = work_order(order_by, &filter);
+        let key = order.list_key();
+        let request = PageArgs { first, after, last, before }.request(&key)?;
+        let page = works::list(db(ctx), &filter, order, &request).await?;
+        Ok(connection(&key, page, Work))
+    }
+
+    /// Co-authors, by shared works (most first), then name.
+    #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
+    async fn collaborators(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default = 1)] min_shared_works: i32,
+    ) -> GqlResult<RelayConnection<Researcher, CollaboratorEdgeFields, CollaboratorConnectionName, CollaboratorEdgeName>> {
+        let request = PageArgs::forward(first, after).request(graph::COLLABORATORS_LIST)?;
+        let page = graph::collaborators(db(ctx), self.0.id, min_shared_works, &request).await?;
+        Ok(connection_with(graph::COLLABORATORS_LIST, page, |c| {
+            (
+                Researcher(c.researcher),
+                CollaboratorEdgeFields { shared_works: c.shared_works, first_year: c.first_year, last_year: c.last_year },
+            )
+        }))
+    }
+
+    /// Other researchers with the most similar topic profiles.
+    async fn similar_researchers(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<SimilarResearcher>> {
+        SimilarResearcher::for_researcher(ctx, self.0.id, first).await
+    }
+
+    /// The researcher's neighbourhood: works, co-authors, topics, institutions.
+    async fn research_graph(&self, ctx: &Context<'_>, depth: Option<i32>, limit: Option<i32>) -> GqlResult<ResearchGraph> {
+        ResearchGraph::around(ctx, self.0.id, depth, limit).await
+    }
+
+    async fn stats(&self, ctx: &Context<'_>) -> GqlResult<ResearcherStats> {
+        let stats = load_one::<StatsByResearcher>(ctx, self.0.id).await?.unwrap_or_default();
+        Ok(ResearcherStats {
+            first_year: stats.first_year,
+            last_year: stats.last_year,
+            works_by_year: stats.works_by_year.into_iter().map(|(year, count)| YearCount { year, count }).collect(),
+            works_by_kind: stats
+                .works_by_kind
+                .into_iter()
+                .map(|(kind, count)| KindCount { kind: WorkKind::from_stored(&kind), count })
+                .collect(),
+            venues: stats.venues.into_iter().map(|(venue, count)| VenueCount { venue, count }).collect(),
+        })
+    }
+}
+
+pub struct CollaboratorConnectionName;
+impl ConnectionNameType for CollaboratorConnectionName {
+    fn type_name<T: OutputType>() -> String {
+        "CollaboratorConnection".to_owned()
+    }
+}
+
+pub struct CollaboratorEdgeName;
+impl EdgeNameType for CollaboratorEdgeName {
+    fn type_name<T: OutputType>() -> String {
+        "CollaboratorEdge".to_owned()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CollaboratorEdgeFields {
+    /// Works both researchers authored.
+    pub shared_works: i64,
+    /// Year of their first shared work.
+    pub first_year: Option<i32>,
+    /// Year of their latest shared work.
+    pub last_year: Option<i32>,
+}
+
+pub struct ExternalId(external_id::Model);
+
+#[Object]
+impl ExternalId {
+    async fn scheme(&self) -> ExternalIdScheme {
+        ExternalIdScheme::from_stored(&self.0.scheme)
+    }
+
+    async fn value(&self) -> &str {
+        &self.0.value
+    }
+
+    async fn url(&self) -> Option<String> {
+        ExternalIdScheme::from_stored(&self.0.scheme).url(&self.0.value)
+    }
+}
+
+/// A quick read of how far a record can be trusted; see `trust.signals`.
+pub struct TrustSnapshot(trust::TrustSnapshot);
+
+#[Object]
+impl TrustSnapshot {
+    /// 0..100: the sum of the signals' points, capped at 100.
+    async fn score(&self) -> i32 {
+        self.0.score
+    }
+
+    async fn level(&self) -> TrustLevel {
+        self.0.level.into()
+    }
+
+    /// 0: no external identifier; 1: linked to an external scholarly source;
+    /// 2: claimed, approved by a moderator; 3: claimed with a verified ORCID iD.
+    async fn verification_level(&self) -> i32 {
+        self.0.verification_level
+    }
+
+    /// The signals that earned points.
+    async fn signals(&self) -> Vec<TrustSignal> {
+        self.0
+            .signals
+            .iter()
+            .map(|s| TrustSignal { key: s.key, label: s.label, points: s.points })
+            .collect()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct TrustSignal {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub points: i32,
+}
+
+pub struct ResearcherCounts(Researcher);
+
+#[Object]
+impl ResearcherCounts {
+    /// Works the researcher authored.
+    async fn works(&self) -> i32 {
+        self.0 .0.works_count
+    }
+
+    /// Users following the researcher.
+    async fn followers(&self) -> i32 {
+        self.0 .0.followers_count
+    }
+
+    /// Distinct topics over the researcher's works.
+    async fn topics(&self, ctx: &Context<'_>) -> GqlResult<i64> {
+        Ok(self.0.topic_profile(ctx).await?.len() as i64)
+    }
+
+    /// Distinct co-authors.
+    async fn collaborators(&self, ctx: &Context<'_>) -> GqlResult<i64> {
+        let counts = load_one::<CoauthorCountsByResearcher>(ctx, self.0 .0.id).await?;
+        Ok(counts.map_or(0, |c| c.collaborators))
+    }
+
+    /// Co-authors with at least two shared works.
+    async fn close_collaborators(&self, ctx: &Context<'_>) -> GqlResult<i64> {
+        let counts = load_one::<CoauthorCountsByResearcher>(ctx, self.0 .0.id).await?;
+        Ok(counts.map_or(0, |c| c.close_collaborators))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ResearcherTopic {
+    pub topic: Topic,
+    /// The researcher's works on this topic.
+    pub works_count: i64,
+    /// `worksCount` over the researcher's works count, 0..1.
+    pub share: f64,
+}
+
+#[derive(SimpleObject)]
+pub struct ResearcherStats {
+    pub first_year: Option<i32>,
+    pub last_year: Option<i32>,
+    /// Ascending by year.
+    pub works_by_year: Vec<YearCount>,
+    /// Most frequent first.
+    pub works_by_kind: Vec<KindCount>,
+    /// Most frequent first.
+    pub venues: Vec<VenueCount>,
+}
+
+
+#[derive(SimpleObject)]
+pub struct YearCount {
+    pub year: i32,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct KindCount {
+    pub kind: WorkKind,
+    pub count: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct VenueCount {
+    pub venue: String,
+    pub count: i64,
+}

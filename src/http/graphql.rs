@@ -1,0 +1,99 @@
+//! The GraphQL endpoint, per GraphQL over HTTP: `POST /graphql` with a JSON
+//! body, `GET /graphql?query=…` for queries (never mutations), and GraphiQL
+//! for a browser's `GET /graphql`. Malformed or oversized requests are
+//! answered with a GraphQL error that has a code, never a bare status.
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, Response, ServerError};
+use async_graphql_axum::GraphQLResponse;
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response as HttpResponse};
+
+use crate::state::AppState;
+
+/// A response holding one error with `code`, with the given HTTP status.
+pub fn graphql_error_response(status: StatusCode, code: &'static str, message: &str) -> HttpResponse {
+    let mut error = ServerError::new(message, None);
+    error.extensions.get_or_insert_with(Default::default).set("code", code);
+    let response = Response::from_errors(vec![error]);
+    (status, GraphQLResponse::from(response)).into_response()
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"))
+}
+
+async fn execute(state: &AppState, request: Request) -> HttpResponse {
+    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+}
+
+pub async fn post_handler(State(state): State<AppState>, body: Body) -> HttpResponse {
+    let limit = state.config.max_body_bytes;
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        return graphql_error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BAD_USER_INPUT",
+            &format!("request body is larger than {limit} bytes"),
+        );
+    };
+    match serde_json::from_slice::<Request>(&bytes) {
+        Ok(request) => execute(&state, request).await,
+        Err(err) => graphql_error_response(
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            &format!("the body must be a JSON object with `query`, and optionally `variables` and `operationName`: {err}"),
+        ),
+    }
+}
+
+pub async fn get_handler(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> HttpResponse {
+    let query_string = uri.query().unwrap_or_default();
+    if query_string.is_empty() && wants_html(&headers) {
+        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+            .into_response();
+    }
+    let request = match async_graphql::http::parse_query_string(query_string) {
+        Ok(request) => request,
+        Err(err) => {
+            return graphql_error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("bad query string: {err}"));
+        }
+    };
+    if is_mutation(&request) {
+        let mut response =
+            graphql_error_response(StatusCode::METHOD_NOT_ALLOWED, "BAD_USER_INPUT", "mutations must be sent with POST");
+        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, request).await
+}
+
+/// Whether the operation a GET request would run is a mutation. A query
+/// that does not parse is left to the executor, which reports it.
+fn is_mutation(request: &Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else { return false };
+    let operation_type = match &request.operation_name {
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(op_name, _)| op_name.map(|n| n.as_str()) == Some(name.as_str()))
+            .map(|(_, op)| op.node.ty),
+        None => document.operations.iter().next().map(|(_, op)| op.node.ty),
+    };
+    operation_type == Some(OperationType::Mutation)
+}
+
+impl IntoResponse for crate::error::AppError {
+    fn into_response(self) -> HttpResponse {
+        let status = match &self {
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        graphql_error_response(status, self.code(), self.message())
+    }
+}

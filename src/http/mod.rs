@@ -1,0 +1,26 @@
+//! HTTP wiring: routes, request logging and limits.
+mod graphql;
+mod health;
+
+use axum::response::Redirect;
+use axum::routing::get;
+use axum::Router;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+
+pub use graphql::graphql_error_response;
+
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config.request_timeout();
+    Router::new()
+        .route("/", get(|| async { Redirect::temporary("/graphql") }))
+        .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
+        .route_service("/graphql/ws", async_graphql_axum::GraphQLSubscription::new(state.schema.clone()))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .layer(TraceLayer::new_for_http())
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, timeout))
+        .with_state(state)
+}

@@ -1,0 +1,14 @@
+//! scholargraph: the GraphQL API behind researcher profile pages.
+//!
+//! `config` and `startup` build the application; `http` wires routes; `auth`
+//! verifies tokens; `graphql` is the API (types, queries, mutations,
+//! subscriptions, loaders, pagination); `domain` holds every SQL statement.
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,39 @@
+//! What every request handler shares.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_graphql::Context;
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+use crate::graphql::AppSchema;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    pub config: Arc<Config>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Counters the service keeps about itself.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    sql_statements: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record_sql_statement(&self) {
+        self.sql_statements.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// SQL statements executed since start (for the N+1 test and benchmarks).
+    pub fn sql_statements(&self) -> u64 {
+        self.sql_statements.load(Ordering::Relaxed)
+    }
+}
+
+/// The database connection the schema was built with.
+pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
+    ctx.data_unchecked::<DatabaseConnection>()
+}
