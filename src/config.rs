@@ -27,12 +27,20 @@ pub struct Config {
     pub max_depth: usize,
 
     /// Largest complexity (roughly: fields times page sizes) a query may have.
-    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 20_000)]
     pub max_complexity: usize,
 
     /// Largest request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
+
+    /// Load the demo dataset into an empty embedded SQLite catalogue at start.
+    #[arg(long, env = "SEED_DEMO_WHEN_EMPTY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub seed_demo_when_empty: bool,
+
+    /// How long a batch loader gathers keys before it queries, in microseconds.
+    #[arg(long, env = "LOADER_DELAY_MICROS", default_value_t = 1000)]
+    pub loader_delay_micros: u64,
 
     /// Time a request may take before it is answered with an error.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
@@ -66,8 +74,10 @@ impl Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_max_connections: 16,
             max_depth: 12,
-            max_complexity: 5000,
+            max_complexity: 20_000,
             max_body_bytes: 256 * 1024,
+            seed_demo_when_empty: true,
+            loader_delay_micros: 1000,
             request_timeout_secs: 30,
         }
     }

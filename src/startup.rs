@@ -71,7 +71,7 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let db = connect(&config, metrics.clone()).await?;
         migrate(&db).await?;
-        if config.is_sqlite() && demo::catalogue_is_empty(&db).await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
+        if config.is_sqlite() && config.seed_demo_when_empty && demo::catalogue_is_empty(&db).await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
             let outcome = demo::seed(&db).await.map_err(|e| anyhow::anyhow!("seeding the demo dataset: {e:?}"))?;
             tracing::info!(?outcome, "seeded the demo dataset into the empty embedded database");
         }

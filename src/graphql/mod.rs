@@ -10,6 +10,8 @@ pub mod types;
 pub mod viewer;
 mod error_codes;
 
+use std::time::Duration;
+
 use async_graphql::{Schema, SchemaBuilder as GqlSchemaBuilder};
 use sea_orm::DatabaseConnection;
 
@@ -38,7 +40,7 @@ pub fn build_schema(db: &DatabaseConnection, config: &Config) -> AppSchema {
         .limit_recursive_depth(32)
         .limit_directives(20)
         .extension(error_codes::ErrorCodes);
-    loaders::register(builder, db).finish()
+    loaders::register(builder, db, Duration::from_micros(config.loader_delay_micros)).finish()
 }
 
 /// The SDL the code serves, as `export-schema` writes it to `schema.graphql`.

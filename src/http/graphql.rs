@@ -42,7 +42,8 @@ pub async fn post_handler(State(state): State<AppState>, body: Body) -> HttpResp
         );
     };
     match serde_json::from_slice::<Request>(&bytes) {
-        Ok(request) => execute(&state, request).await,
+        Ok(request) if !request.query.trim().is_empty() => execute(&state, request).await,
+        Ok(_) => graphql_error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
         Err(err) => graphql_error_response(
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",

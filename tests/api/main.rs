@@ -1,1 +1,12 @@
+//! End-to-end tests: each starts the service on a random port over a fresh
+//! database (SQLite, or PostgreSQL when `DATABASE_URL` says so) and talks to
+//! it over HTTP like any client.
+mod helpers;
 
+mod catalogue;
+mod errors;
+mod http;
+mod pagination;
+mod profile;
+mod schema;
+mod statements;

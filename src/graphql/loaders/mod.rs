@@ -46,30 +46,31 @@ batch_loader!(AuthorshipsByWork: Vec<AuthorshipRow> = works::authorships_by_work
 batch_loader!(TopicsByWork: Vec<topic::Model> = works::topics_by_works);
 batch_loader!(WorksCountByTopic: i64 = topics::works_counts);
 
-/// How long a loader waits to gather keys before it queries. Keys asked for
-/// in the same poll (all items of one list) are batched regardless; the wait
-/// only lets concurrent requests share a batch.
-pub const BATCH_DELAY: Duration = Duration::from_millis(1);
-
-/// Every loader, registered once as schema data. None caches: each batch
-/// reads the database as it is now, so a mutation's payload is never stale.
-pub fn register(builder: crate::graphql::SchemaBuilder, db: &DatabaseConnection) -> crate::graphql::SchemaBuilder {
-    fn loader<T: Loader<i64>>(l: T) -> DataLoader<T> {
-        DataLoader::new(l, tokio::spawn).delay(BATCH_DELAY)
-    }
+/// Every loader, registered once as schema data, gathering keys for `delay`
+/// before it queries (keys of one list arrive within one poll of the
+/// resolvers, so the window only has to cover that poll; see `Config`).
+/// None caches: each batch reads the database as it is now, so a mutation's
+/// payload is never stale.
+pub fn register(
+    builder: crate::graphql::SchemaBuilder,
+    db: &DatabaseConnection,
+    delay: Duration,
+) -> crate::graphql::SchemaBuilder {
+    let db = db.clone();
+    let loader = LoaderFactory { db, delay };
     builder
-        .data(loader(ResearcherById(db.clone())))
-        .data(loader(WorkById(db.clone())))
-        .data(loader(TopicById(db.clone())))
-        .data(loader(InstitutionById(db.clone())))
-        .data(loader(ExternalIdsByResearcher(db.clone())))
-        .data(loader(TopicProfileByResearcher(db.clone())))
-        .data(loader(CoauthorCountsByResearcher(db.clone())))
-        .data(loader(StandingByResearcher(db.clone())))
-        .data(loader(StatsByResearcher(db.clone())))
-        .data(loader(AuthorshipsByWork(db.clone())))
-        .data(loader(TopicsByWork(db.clone())))
-        .data(loader(WorksCountByTopic(db.clone())))
+        .data(loader.make(ResearcherById))
+        .data(loader.make(WorkById))
+        .data(loader.make(TopicById))
+        .data(loader.make(InstitutionById))
+        .data(loader.make(ExternalIdsByResearcher))
+        .data(loader.make(TopicProfileByResearcher))
+        .data(loader.make(CoauthorCountsByResearcher))
+        .data(loader.make(StandingByResearcher))
+        .data(loader.make(StatsByResearcher))
+        .data(loader.make(AuthorshipsByWork))
+        .data(loader.make(TopicsByWork))
+        .data(loader.make(WorksCountByTopic))
 }
 
 /// Loads one value through the loader of type `T` registered on the schema.
@@ -78,4 +79,15 @@ pub async fn load_one<T: Loader<i64, Error = AppError>>(
     key: i64,
 ) -> Result<Option<T::Value>, AppError> {
     ctx.data_unchecked::<DataLoader<T>>().load_one(key).await
+}
+
+struct LoaderFactory {
+    db: DatabaseConnection,
+    delay: Duration,
+}
+
+impl LoaderFactory {
+    fn make<T: Loader<i64>>(&self, new: fn(DatabaseConnection) -> T) -> DataLoader<T> {
+        DataLoader::new(new(self.db.clone()), tokio::spawn).delay(self.delay)
+    }
 }

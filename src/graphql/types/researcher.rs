@@ -134,10 +134,10 @@ impl Researcher {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        #[graphql(default = 1)] min_shared_works: i32,
+        #[graphql(desc = "Keep co-authors with at least this many shared works (default 1).")] min_shared_works: Option<i32>,
     ) -> GqlResult<RelayConnection<Researcher, CollaboratorEdgeFields, CollaboratorConnectionName, CollaboratorEdgeName>> {
         let request = PageArgs::forward(first, after).request(graph::COLLABORATORS_LIST)?;
-        let page = graph::collaborators(db(ctx), self.0.id, min_shared_works, &request).await?;
+        let page = graph::collaborators(db(ctx), self.0.id, min_shared_works.unwrap_or(1), &request).await?;
         Ok(connection_with(graph::COLLABORATORS_LIST, page, |c| {
             (
                 Researcher(c.researcher),

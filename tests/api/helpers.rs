@@ -1,0 +1,153 @@
+//! Shared test helpers: every test starts the real service on a random port
+//! against a fresh database and talks GraphQL to it over HTTP.
+//!
+//! The database is a new SQLite file by default; when `DATABASE_URL` points
+//! at PostgreSQL, each test creates its own database there. Logs are printed
+//! only when `TEST_LOG` is set.
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock};
+
+use scholargraph::config::Config;
+use scholargraph::domain::seed::demo;
+use scholargraph::startup::Application;
+use scholargraph::state::Metrics;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{json, Value};
+
+static TRACING: LazyLock<()> = LazyLock::new(|| {
+    if std::env::var_os("TEST_LOG").is_some() {
+        scholargraph::telemetry::init("info,scholargraph=debug");
+    }
+});
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub metrics: Arc<Metrics>,
+    sqlite_file: Option<PathBuf>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(file) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+    }
+}
+
+/// Whether the suite runs against PostgreSQL (`DATABASE_URL=postgres://…`).
+pub fn on_postgres() -> bool {
+    std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres"))
+}
+
+/// A fresh, empty database URL for one test.
+async fn fresh_database_url() -> (String, Option<PathBuf>) {
+    let name = format!("scholargraph_test_{}", uuid::Uuid::new_v4().simple());
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if url.starts_with("postgres") => {
+            let admin = Database::connect(&url).await.expect("connect to PostgreSQL");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
+            (format!("{base}/{name}"), None)
+        }
+        _ => {
+            let file = std::env::temp_dir().join(format!("{name}.db"));
+            (format!("sqlite://{}?mode=rwc", file.display()), Some(file))
+        }
+    }
+}
+
+/// The service over a fresh database holding the demo dataset.
+pub async fn spawn_app() -> TestApp {
+    let app = spawn_empty_app().await;
+    demo::seed(&app.db).await.expect("seed the demo dataset");
+    app
+}
+
+/// The service over a fresh database with the schema but no data (on
+/// SQLite the service seeds an empty catalogue itself, so tests that need an
+/// empty one use this and clear it).
+pub async fn spawn_empty_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    LazyLock::force(&TRACING);
+    let (url, sqlite_file) = fresh_database_url().await;
+    let mut config = Config::for_database(url);
+    config.database_max_connections = 5;
+    adjust(&mut config);
+    let app = Application::build(config).await.expect("build the application");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.state().db.clone();
+    let metrics = app.state().metrics.clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp { address, client: reqwest::Client::new(), db, metrics, sqlite_file }
+}
+
+/// The text of a contract operation file under `tests/operations/`.
+pub fn operation(file: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/operations").join(file);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+impl TestApp {
+    /// POSTs a GraphQL request and returns the HTTP status and JSON body.
+    pub async fn post(&self, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(body)
+            .send()
+            .await
+            .expect("send request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("read body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
+        (status, body)
+    }
+
+    /// Runs a query and returns the whole response (data and errors).
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.post(&json!({ "query": query, "variables": variables })).await.1
+    }
+
+    /// Runs one named operation of a contract file.
+    pub async fn operation(&self, file: &str, name: &str, variables: Value) -> Value {
+        let body = json!({ "query": operation(file), "operationName": name, "variables": variables });
+        self.post(&body).await.1
+    }
+
+    /// Runs a query that must succeed and returns its `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let response = self.graphql(query, variables).await;
+        assert!(response.get("errors").is_none(), "unexpected errors: {response:#}");
+        response["data"].clone()
+    }
+
+    /// Runs a contract operation that must succeed and returns its `data`.
+    pub async fn operation_data(&self, file: &str, name: &str, variables: Value) -> Value {
+        let response = self.operation(file, name, variables).await;
+        assert!(response.get("errors").is_none(), "unexpected errors in {name}: {response:#}");
+        response["data"].clone()
+    }
+
+    /// The global id of the researcher with `slug`.
+    pub async fn researcher_id(&self, slug: &str) -> String {
+        let data = self.data("query($s: String!) { researcher(slug: $s) { id } }", json!({ "s": slug })).await;
+        data["researcher"]["id"].as_str().expect("researcher exists").to_owned()
+    }
+
+    /// SQL statements the service has executed so far.
+    pub fn sql_statements(&self) -> u64 {
+        self.metrics.sql_statements()
+    }
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn error_code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {response:#}"))
+}

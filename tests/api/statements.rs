@@ -1,0 +1,83 @@
+//! No N+1: a request runs a small, fixed number of SQL statements whatever
+//! its page size, counted by the service's own statement counter.
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+
+use scholargraph::domain::seed::demo;
+
+use crate::helpers::{spawn_with, TestApp};
+
+/// The service with a batch window wide enough for a debug build to gather
+/// every key of a 100-item page into one batch (release builds poll a page
+/// well within the default window; here the point is the query shape).
+async fn spawn_app() -> TestApp {
+    let app = spawn_with(|c| c.loader_delay_micros = 20_000).await;
+    demo::seed(&app.db).await.expect("seed the demo dataset");
+    app
+}
+
+/// Runs one request alone and returns its data and the statements it ran.
+async fn counted(app: &TestApp, file: &str, name: &str, variables: Value) -> (Value, u64) {
+    // Let any batch of an earlier request finish before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let before = app.sql_statements();
+    let data = app.operation_data(file, name, variables).await;
+    (data, app.sql_statements() - before)
+}
+
+/// Gives Marc Mézard 150 more works, each with two co-authors and a topic,
+/// so that pages of 10 and 100 are full.
+async fn add_works(app: &TestApp) {
+    let db = &app.db;
+    let statements = [
+        "INSERT INTO works (title, kind, year, venue, cited_by_count, created_at) \
+         SELECT 'Extra work ' || n.i, 'ARTICLE', 2000 + (n.i % 20), 'Journal ' || (n.i % 7), n.i, CURRENT_TIMESTAMP \
+         FROM (WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 150) SELECT i FROM seq) n",
+        "INSERT INTO authorships (work_id, researcher_id, position) \
+         SELECT w.id, r.id, 1 FROM works w, researchers r WHERE w.title LIKE 'Extra work %' AND r.slug = 'marc-mezard'",
+        "INSERT INTO authorships (work_id, researcher_id, position) \
+         SELECT w.id, r.id, 2 FROM works w, researchers r WHERE w.title LIKE 'Extra work %' AND r.slug = 'florent-krzakala'",
+        "INSERT INTO authorships (work_id, researcher_id, position) \
+         SELECT w.id, r.id, 3 FROM works w, researchers r WHERE w.title LIKE 'Extra work %' AND r.slug = 'carlo-baldassi'",
+        "INSERT INTO work_topics (work_id, topic_id) \
+         SELECT w.id, t.id FROM works w, topics t WHERE w.title LIKE 'Extra work %' AND t.name = 'Neural networks'",
+        "UPDATE researchers SET works_count = (SELECT COUNT(*) FROM authorships a WHERE a.researcher_id = researchers.id)",
+    ];
+    for sql in statements {
+        db.execute_unprepared(sql).await.expect("add works");
+    }
+}
+
+#[tokio::test]
+async fn the_profile_runs_a_fixed_small_number_of_statements() {
+    let app = spawn_app().await;
+    let (data, statements) = counted(&app, "profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard" })).await;
+    assert_eq!(data["researcher"]["counts"]["works"], 6);
+    assert!(statements <= 10, "the profile ran {statements} statements");
+
+    add_works(&app).await;
+    let (data, statements_big) =
+        counted(&app, "profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard", "worksFirst": 100 })).await;
+    assert_eq!(data["researcher"]["works"]["edges"].as_array().map(Vec::len), Some(100));
+    assert_eq!(statements_big, statements, "page size does not change the statement count");
+}
+
+#[tokio::test]
+async fn works_pages_of_10_and_100_run_the_same_statements() {
+    let app = spawn_app().await;
+    add_works(&app).await;
+    let id = app.researcher_id("marc-mezard").await;
+    let (small, small_count) = counted(&app, "works.graphql", "ResearcherWorks", json!({ "id": id, "first": 10 })).await;
+    let (big, big_count) = counted(&app, "works.graphql", "ResearcherWorks", json!({ "id": id, "first": 100 })).await;
+    assert_eq!(small["node"]["works"]["edges"].as_array().map(Vec::len), Some(10));
+    assert_eq!(big["node"]["works"]["edges"].as_array().map(Vec::len), Some(100));
+    let authors = big["node"]["works"]["edges"][99]["node"]["authorships"].as_array().map(Vec::len);
+    assert_eq!(authors, Some(3));
+    assert_eq!(small_count, big_count, "10 items: {small_count} statements, 100 items: {big_count}");
+    // node, page, count, authorships, topics.
+    assert!(big_count <= 6, "a works page ran {big_count} statements");
+
+    let (search, search_count) = counted(&app, "works.graphql", "SearchWorks", json!({ "first": 100 })).await;
+    assert_eq!(search["works"]["nodes"].as_array().map(Vec::len), Some(100));
+    assert!(search_count <= 5, "a site-wide works page ran {search_count} statements");
+}
