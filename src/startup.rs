@@ -32,9 +32,7 @@ pub async fn connect(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<D
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run while a writer commits; writers wait their
             // turn instead of failing at once.
-            opts.journal_mode(SqliteJournalMode::Wal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
+            opts.journal_mode(SqliteJournalMode::Wal).busy_timeout(Duration::from_secs(10)).foreign_keys(true)
         });
     let mut db = Database::connect(options).await.context("connecting to the database")?;
     db.set_metric_callback(move |_| metrics.record_sql_statement());
@@ -71,7 +69,10 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let db = connect(&config, metrics.clone()).await?;
         migrate(&db).await?;
-        if config.is_sqlite() && config.seed_demo_when_empty && demo::catalogue_is_empty(&db).await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
+        if config.is_sqlite()
+            && config.seed_demo_when_empty
+            && demo::catalogue_is_empty(&db).await.map_err(|e| anyhow::anyhow!("{e:?}"))?
+        {
             let outcome = demo::seed(&db).await.map_err(|e| anyhow::anyhow!("seeding the demo dataset: {e:?}"))?;
             tracing::info!(?outcome, "seeded the demo dataset into the empty embedded database");
         }

@@ -74,15 +74,8 @@ enum WorkTopics {
     TopicId,
 }
 
-fn fk(
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
+fn fk(from: (impl IntoIden, impl IntoIden), to: (impl IntoIden, impl IntoIden)) -> ForeignKeyCreateStatement {
+    ForeignKey::create().from(from.0, from.1).to(to.0, to.1).on_delete(ForeignKeyAction::Cascade).to_owned()
 }
 
 fn index(table: impl IntoIden, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
@@ -174,15 +167,8 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Authorships::WorkId))
                     .col(big_integer(Authorships::ResearcherId))
                     .col(integer(Authorships::Position))
-                    .primary_key(
-                        Index::create()
-                            .col(Authorships::WorkId)
-                            .col(Authorships::ResearcherId),
-                    )
-                    .foreign_key(&mut fk(
-                        (Authorships::Table, Authorships::WorkId),
-                        (Works::Table, Works::Id),
-                    ))
+                    .primary_key(Index::create().col(Authorships::WorkId).col(Authorships::ResearcherId))
+                    .foreign_key(&mut fk((Authorships::Table, Authorships::WorkId), (Works::Table, Works::Id)))
                     .foreign_key(&mut fk(
                         (Authorships::Table, Authorships::ResearcherId),
                         (Researchers::Table, Researchers::Id),
@@ -207,19 +193,9 @@ impl MigrationTrait for Migration {
                     .table(WorkTopics::Table)
                     .col(big_integer(WorkTopics::WorkId))
                     .col(big_integer(WorkTopics::TopicId))
-                    .primary_key(
-                        Index::create()
-                            .col(WorkTopics::WorkId)
-                            .col(WorkTopics::TopicId),
-                    )
-                    .foreign_key(&mut fk(
-                        (WorkTopics::Table, WorkTopics::WorkId),
-                        (Works::Table, Works::Id),
-                    ))
-                    .foreign_key(&mut fk(
-                        (WorkTopics::Table, WorkTopics::TopicId),
-                        (Topics::Table, Topics::Id),
-                    ))
+                    .primary_key(Index::create().col(WorkTopics::WorkId).col(WorkTopics::TopicId))
+                    .foreign_key(&mut fk((WorkTopics::Table, WorkTopics::WorkId), (Works::Table, Works::Id)))
+                    .foreign_key(&mut fk((WorkTopics::Table, WorkTopics::TopicId), (Topics::Table, Topics::Id)))
                     .to_owned(),
             )
             .await?;

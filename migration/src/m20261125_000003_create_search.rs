@@ -16,10 +16,8 @@ const POSTGRES_UP: &[&str] = &[
     "CREATE INDEX ix_works_search ON works USING GIN (search_vector)",
 ];
 
-const POSTGRES_DOWN: &[&str] = &[
-    "ALTER TABLE works DROP COLUMN search_vector",
-    "ALTER TABLE researchers DROP COLUMN search_vector",
-];
+const POSTGRES_DOWN: &[&str] =
+    &["ALTER TABLE works DROP COLUMN search_vector", "ALTER TABLE researchers DROP COLUMN search_vector"];
 
 const SQLITE_UP: &[&str] = &[
     "CREATE VIRTUAL TABLE researchers_fts USING fts5(display_name, content='researchers', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",

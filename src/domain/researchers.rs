@@ -158,9 +158,8 @@ pub async fn topic_profiles(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult
          FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id JOIN topics t ON t.id = wt.topic_id \
          WHERE a.researcher_id IN (",
     );
-    sql.bind_list(ids).push(
-        ") GROUP BY a.researcher_id, t.id, t.name ORDER BY a.researcher_id, works_count DESC, t.name, t.id",
-    );
+    sql.bind_list(ids)
+        .push(") GROUP BY a.researcher_id, t.id, t.name ORDER BY a.researcher_id, works_count DESC, t.name, t.id");
     let rows: Vec<TopicShare> = sql.fetch_models(db).await?;
     Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
 }
@@ -181,8 +180,7 @@ pub async fn coauthor_counts(db: &impl ConnectionTrait, ids: &[i64]) -> AppResul
                FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
                WHERE a.researcher_id IN (",
     );
-    sql.bind_list(ids)
-        .push(") GROUP BY a.researcher_id, b.researcher_id) pairs GROUP BY pairs.researcher_id");
+    sql.bind_list(ids).push(") GROUP BY a.researcher_id, b.researcher_id) pairs GROUP BY pairs.researcher_id");
     let rows: Vec<CoauthorCounts> = sql.fetch_models(db).await?;
     Ok(rows.into_iter().map(|c| (c.researcher_id, c)).collect())
 }

@@ -64,13 +64,13 @@ pub fn matches_cte(backend: DbBackend, index: SearchIndex, terms: &SearchTerms) 
     let mut sql = Sql::default();
     match backend {
         DbBackend::Postgres => {
-            sql.push(&format!(
-                "WITH matches AS (SELECT id, CAST(ts_rank_cd(search_vector, to_tsquery('simple', "
-            ))
-            .bind(terms.tsquery())
-            .push(&format!(")) AS DOUBLE PRECISION) AS rank FROM {table} WHERE search_vector @@ to_tsquery('simple', "))
-            .bind(terms.tsquery())
-            .push("))");
+            sql.push("WITH matches AS (SELECT id, CAST(ts_rank_cd(search_vector, to_tsquery('simple', ")
+                .bind(terms.tsquery())
+                .push(&format!(
+                    ")) AS DOUBLE PRECISION) AS rank FROM {table} WHERE search_vector @@ to_tsquery('simple', "
+                ))
+                .bind(terms.tsquery())
+                .push("))");
         }
         _ => {
             sql.push(&format!(

@@ -78,9 +78,7 @@ impl Sql {
 
     pub async fn fetch_models<T: FromQueryResult>(&self, db: &impl ConnectionTrait) -> AppResult<Vec<T>> {
         let rows = self.fetch_all(db).await?;
-        rows.iter()
-            .map(|row| T::from_query_result(row, "").map_err(Into::into))
-            .collect()
+        rows.iter().map(|row| T::from_query_result(row, "").map_err(Into::into)).collect()
     }
 
     /// Runs a `SELECT COUNT(*) AS n …` (or any statement with one `n` column).

@@ -16,7 +16,11 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap
 }
 
 /// Topics by name; `search` keeps those whose name contains it (any case).
-pub async fn list(db: &impl ConnectionTrait, search: Option<&str>, page: &PageRequest) -> AppResult<Page<topic::Model>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    search: Option<&str>,
+    page: &PageRequest,
+) -> AppResult<Page<topic::Model>> {
     let mut from_where = Sql::new("FROM topics t WHERE 1 = 1");
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
         let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

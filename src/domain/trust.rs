@@ -70,7 +70,11 @@ pub fn snapshot(record: &researcher::Model, standing: &RecordStanding) -> TrustS
             points: if verification_level >= 1 { 15 } else { 0 },
         },
         TrustSignal { key: "orcid", label: "ORCID iD on record", points: if record.orcid.is_some() { 10 } else { 0 } },
-        TrustSignal { key: "works", label: "Published works (1 point each, up to 20)", points: record.works_count.clamp(0, 20) },
+        TrustSignal {
+            key: "works",
+            label: "Published works (1 point each, up to 20)",
+            points: record.works_count.clamp(0, 20),
+        },
         TrustSignal {
             key: "followers",
             label: "Followers (1 point per 10, up to 10)",

@@ -11,7 +11,8 @@ use super::search::{matches_cte, SearchIndex, SearchTerms};
 use super::sql::Sql;
 use crate::error::{AppError, AppResult};
 
-const COLUMNS: &str = "w.id, w.title, w.abstract, w.kind, w.year, w.venue, w.doi, w.arxiv_id, w.cited_by_count, w.created_at";
+const COLUMNS: &str =
+    "w.id, w.title, w.abstract, w.kind, w.year, w.venue, w.doi, w.arxiv_id, w.cited_by_count, w.created_at";
 
 /// The kinds of work, as stored in `works.kind`.
 pub const KINDS: [&str; 8] = ["PREPRINT", "ARTICLE", "BOOK", "CHAPTER", "PROCEEDINGS", "DATASET", "THESIS", "OTHER"];
@@ -87,7 +88,10 @@ pub async fn list(
         from_where.push("JOIN matches m ON m.id = w.id ");
     }
     if let Some(researcher_id) = filter.researcher_id {
-        from_where.push("JOIN authorships fa ON fa.work_id = w.id AND fa.researcher_id = ").bind(researcher_id).push(" ");
+        from_where
+            .push("JOIN authorships fa ON fa.work_id = w.id AND fa.researcher_id = ")
+            .bind(researcher_id)
+            .push(" ");
     }
     if let Some(topic_id) = filter.topic_id {
         from_where.push("JOIN work_topics ft ON ft.work_id = w.id AND ft.topic_id = ").bind(topic_id).push(" ");
@@ -128,7 +132,10 @@ pub struct AuthorshipRow {
 }
 
 /// The bylines of a batch of works, researchers included: one statement.
-pub async fn authorships_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<AuthorshipRow>>> {
+pub async fn authorships_by_works(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<AuthorshipRow>>> {
     let mut sql = Sql::new(&format!(
         "SELECT a.work_id AS work_id, a.position AS position, {} \
          FROM authorships a JOIN researchers r ON r.id = a.researcher_id WHERE a.work_id IN (",

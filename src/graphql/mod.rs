@@ -1,5 +1,6 @@
 //! The GraphQL layer: schema building and limits; types, root queries,
 //! mutations and subscriptions, loaders, and the one pagination mechanism.
+mod error_codes;
 pub mod ids;
 pub mod loaders;
 pub mod mutations;
@@ -8,7 +9,6 @@ pub mod queries;
 pub mod subscriptions;
 pub mod types;
 pub mod viewer;
-mod error_codes;
 
 use std::time::Duration;
 

@@ -77,7 +77,8 @@ pub fn encode_cursor(list: &str, key: &Keyset) -> String {
 pub fn decode_cursor(cursor: &str, list: &str) -> AppResult<Keyset> {
     let invalid = || AppError::bad_input("invalid cursor");
     let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let (cursor_list, values, id): (String, Vec<SortValue>, i64) = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let (cursor_list, values, id): (String, Vec<SortValue>, i64) =
+        serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if cursor_list != list {
         return Err(AppError::bad_input("cursor does not belong to this list or order"));
     }

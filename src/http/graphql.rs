@@ -22,10 +22,7 @@ pub fn graphql_error_response(status: StatusCode, code: &'static str, message: &
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"))
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
 }
 
 async fn execute(state: &AppState, request: Request) -> HttpResponse {
@@ -47,7 +44,9 @@ pub async fn post_handler(State(state): State<AppState>, body: Body) -> HttpResp
         Err(err) => graphql_error_response(
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
-            &format!("the body must be a JSON object with `query`, and optionally `variables` and `operationName`: {err}"),
+            &format!(
+                "the body must be a JSON object with `query`, and optionally `variables` and `operationName`: {err}"
+            ),
         ),
     }
 }
@@ -61,12 +60,19 @@ pub async fn get_handler(State(state): State<AppState>, headers: HeaderMap, uri:
     let request = match async_graphql::http::parse_query_string(query_string) {
         Ok(request) => request,
         Err(err) => {
-            return graphql_error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("bad query string: {err}"));
+            return graphql_error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_USER_INPUT",
+                &format!("bad query string: {err}"),
+            );
         }
     };
     if is_mutation(&request) {
-        let mut response =
-            graphql_error_response(StatusCode::METHOD_NOT_ALLOWED, "BAD_USER_INPUT", "mutations must be sent with POST");
+        let mut response = graphql_error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BAD_USER_INPUT",
+            "mutations must be sent with POST",
+        );
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }

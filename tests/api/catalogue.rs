@@ -35,7 +35,8 @@ async fn a_work_is_found_by_arxiv_id_with_its_full_byline_and_topics() {
     );
     let krzakala = &work["authorships"][3]["researcher"];
     assert_eq!(krzakala["affiliation"]["name"], "École Polytechnique Fédérale de Lausanne");
-    let topics: Vec<&str> = work["topics"].as_array().expect("topics").iter().map(|t| t["name"].as_str().expect("n")).collect();
+    let topics: Vec<&str> =
+        work["topics"].as_array().expect("topics").iter().map(|t| t["name"].as_str().expect("n")).collect();
     assert_eq!(topics, vec!["Message passing algorithms", "Random matrix theory", "Statistical physics"]);
 
     // The id round-trips through work(id:) and node(id:).
@@ -71,7 +72,8 @@ async fn researcher_works_filter_by_year_kind_and_topic() {
     };
     let years = run(json!({ "yearFrom": 2020, "yearTo": 2021 })).await;
     assert_eq!(years["totalCount"], 3);
-    let listed: Vec<i64> = years["edges"].as_array().expect("e").iter().map(|e| e["node"]["year"].as_i64().expect("y")).collect();
+    let listed: Vec<i64> =
+        years["edges"].as_array().expect("e").iter().map(|e| e["node"]["year"].as_i64().expect("y")).collect();
     assert_eq!(listed, vec![2021, 2020, 2020]);
 
     assert_eq!(run(json!({ "kind": "PREPRINT" })).await["totalCount"], 6);
@@ -91,7 +93,11 @@ async fn researcher_works_filter_by_year_kind_and_topic() {
     assert!(edges.iter().all(|e| e["node"]["topics"].as_array().expect("t").iter().any(|t| t["id"] == random_matrix)));
 
     let inverted = app
-        .operation("works.graphql", "ResearcherWorks", json!({ "id": id, "first": 5, "filter": { "yearFrom": 2022, "yearTo": 2020 } }))
+        .operation(
+            "works.graphql",
+            "ResearcherWorks",
+            json!({ "id": id, "first": 5, "filter": { "yearFrom": 2022, "yearTo": 2020 } }),
+        )
         .await;
     assert_eq!(error_code(&inverted), "BAD_USER_INPUT");
 }
@@ -152,13 +158,19 @@ async fn work_search_ranks_by_relevance_and_combines_with_filters() {
     assert!(!listed.is_empty());
     // Both words are in this title; it must rank first.
     assert_eq!(listed[0], "High-temperature Expansions and Message Passing Algorithms");
-    assert!(listed.contains(&"Multi-Layer Generalized Linear Estimation".to_owned()), "abstract mentions message passing");
+    assert!(
+        listed.contains(&"Multi-Layer Generalized Linear Estimation".to_owned()),
+        "abstract mentions message passing"
+    );
 
     // Prefixes match, and the year filter applies on top of the search.
     let data = app
         .operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "gauss", "yearFrom": 2021 } }))
         .await;
-    assert_eq!(titles(&data["works"]["nodes"]), vec!["The Gaussian equivalence of generative models for learning with shallow neural networks"]);
+    assert_eq!(
+        titles(&data["works"]["nodes"]),
+        vec!["The Gaussian equivalence of generative models for learning with shallow neural networks"]
+    );
 
     let none = app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "zzzzqqq" } })).await;
     assert_eq!(none["works"]["totalCount"], 0);
@@ -179,12 +191,14 @@ async fn all_works_list_newest_first_and_filter_by_researcher() {
         .iter()
         .map(|a| a["researcher"]["displayName"].as_str().expect("n"))
         .collect();
-    assert_eq!(authors, vec!["Davide Badalotti", "Carlo Baldassi", "Marc Mézard", "Mattia Scardecchia", "Riccardo Zecchina"]);
+    assert_eq!(
+        authors,
+        vec!["Davide Badalotti", "Carlo Baldassi", "Marc Mézard", "Mattia Scardecchia", "Riccardo Zecchina"]
+    );
 
     let maillard = app.researcher_id("antoine-maillard").await;
-    let data = app
-        .operation_data("works.graphql", "SearchWorks", json!({ "filter": { "researcherId": maillard } }))
-        .await;
+    let data =
+        app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "researcherId": maillard } })).await;
     assert_eq!(data["works"]["totalCount"], 2);
     assert_eq!(
         titles(&data["works"]["nodes"]),
@@ -198,19 +212,26 @@ async fn all_works_list_newest_first_and_filter_by_researcher() {
 #[tokio::test]
 async fn researcher_search_and_directory_filters() {
     let app = spawn_app().await;
-    let data = app.operation_data("works.graphql", "SearchResearchers", json!({ "filter": { "search": "krzak" } })).await;
+    let data =
+        app.operation_data("works.graphql", "SearchResearchers", json!({ "filter": { "search": "krzak" } })).await;
     let found = &data["researchers"];
     assert_eq!(found["totalCount"], 1);
     assert_eq!(found["nodes"][0]["displayName"], "Florent Krzakala");
     assert_eq!(found["nodes"][0]["affiliation"]["name"], "École Polytechnique Fédérale de Lausanne");
     assert_eq!(found["nodes"][0]["counts"], json!({ "works": 5, "followers": 0 }));
 
-    let data = app.operation_data("works.graphql", "SearchResearchers", json!({ "filter": { "search": "Mézard" } })).await;
+    let data =
+        app.operation_data("works.graphql", "SearchResearchers", json!({ "filter": { "search": "Mézard" } })).await;
     assert_eq!(data["researchers"]["nodes"][0]["displayName"], "Marc Mézard");
 
     let all = app.operation_data("works.graphql", "SearchResearchers", json!({})).await;
     assert_eq!(all["researchers"]["totalCount"], 15);
-    let names: Vec<&str> = all["researchers"]["nodes"].as_array().expect("n").iter().map(|n| n["displayName"].as_str().expect("d")).collect();
+    let names: Vec<&str> = all["researchers"]["nodes"]
+        .as_array()
+        .expect("n")
+        .iter()
+        .map(|n| n["displayName"].as_str().expect("d"))
+        .collect();
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted, "the directory is alphabetical by default");
@@ -235,7 +256,12 @@ async fn researcher_search_and_directory_filters() {
             json!({ "orderBy": { "field": "WORKS_COUNT", "direction": "DESC" }, "first": 3 }),
         )
         .await;
-    let counts: Vec<i64> = by_works["researchers"]["nodes"].as_array().expect("n").iter().map(|n| n["counts"]["works"].as_i64().expect("w")).collect();
+    let counts: Vec<i64> = by_works["researchers"]["nodes"]
+        .as_array()
+        .expect("n")
+        .iter()
+        .map(|n| n["counts"]["works"].as_i64().expect("w"))
+        .collect();
     assert_eq!(counts, vec![6, 5, 5]);
     assert_eq!(by_works["researchers"]["nodes"][0]["slug"], "marc-mezard");
 }
@@ -243,10 +269,14 @@ async fn researcher_search_and_directory_filters() {
 #[tokio::test]
 async fn institutions_list_their_researchers() {
     let app = spawn_app().await;
-    let data = app.operation_data("works.graphql", "SearchResearchers", json!({ "filter": { "search": "zecchina" } })).await;
+    let data =
+        app.operation_data("works.graphql", "SearchResearchers", json!({ "filter": { "search": "zecchina" } })).await;
     let slug = data["researchers"]["nodes"][0]["slug"].as_str().expect("slug").to_owned();
     let researcher = app
-        .data("query($s: String!) { researcher(slug: $s) { affiliation { id name country ror } } }", json!({ "s": slug }))
+        .data(
+            "query($s: String!) { researcher(slug: $s) { affiliation { id name country ror } } }",
+            json!({ "s": slug }),
+        )
         .await;
     let institution = &researcher["researcher"]["affiliation"];
     assert_eq!(institution["name"], "Bocconi University");
@@ -259,10 +289,12 @@ async fn institutions_list_their_researchers() {
         )
         .await;
     assert_eq!(data["institution"]["researchers"]["totalCount"], 2);
-    assert_eq!(data["institution"]["researchers"]["nodes"], json!([{ "displayName": "Carlo Baldassi" }, { "displayName": "Riccardo Zecchina" }]));
-    let filtered = app
-        .operation_data("works.graphql", "SearchResearchers", json!({ "filter": { "institutionId": id } }))
-        .await;
+    assert_eq!(
+        data["institution"]["researchers"]["nodes"],
+        json!([{ "displayName": "Carlo Baldassi" }, { "displayName": "Riccardo Zecchina" }])
+    );
+    let filtered =
+        app.operation_data("works.graphql", "SearchResearchers", json!({ "filter": { "institutionId": id } })).await;
     assert_eq!(filtered["researchers"]["totalCount"], 2);
 }
 
@@ -283,14 +315,18 @@ async fn a_topic_lists_its_works_and_researchers() {
     assert_eq!(topic["name"], "Statistical physics");
     assert_eq!(topic["worksCount"], 4);
     assert_eq!(topic["works"]["totalCount"], 4);
-    let years: Vec<i64> = topic["works"]["nodes"].as_array().expect("w").iter().map(|w| w["year"].as_i64().expect("y")).collect();
+    let years: Vec<i64> =
+        topic["works"]["nodes"].as_array().expect("w").iter().map(|w| w["year"].as_i64().expect("y")).collect();
     assert_eq!(years, vec![2025, 2022, 2020, 2017]);
     // The authors of those four works, without repeats.
     assert_eq!(topic["researchers"]["totalCount"], 11);
     assert_eq!(topic["researchers"]["nodes"].as_array().map(Vec::len), Some(10));
 
     let searched = app.data("{ topics(first: 10, search: \"NEURAL\") { nodes { name } } }", json!({})).await;
-    assert_eq!(searched["topics"]["nodes"], json!([{ "name": "Neural networks" }, { "name": "Recurrent neural networks" }]));
+    assert_eq!(
+        searched["topics"]["nodes"],
+        json!([{ "name": "Neural networks" }, { "name": "Recurrent neural networks" }])
+    );
     let unknown = app.operation_data("works.graphql", "Topic", json!({ "id": "VG9waWM6OTk5OTk" })).await;
     assert_eq!(unknown["topic"], json!(null));
 }

@@ -52,7 +52,8 @@ async fn too_deep_or_too_complex_queries_are_refused() {
     assert_eq!(error_code(&response), "QUERY_TOO_COMPLEX");
     assert_eq!(response["data"], json!(null));
 
-    let wide = "{ researchers(first: 100) { nodes { works(first: 100) { nodes { authorships { researcher { slug } } } } } } }";
+    let wide =
+        "{ researchers(first: 100) { nodes { works(first: 100) { nodes { authorships { researcher { slug } } } } } } }";
     let response = app.graphql(wide, json!({})).await;
     assert_eq!(error_code(&response), "QUERY_TOO_COMPLEX");
 }
@@ -71,7 +72,8 @@ async fn malformed_ids_are_bad_user_input_and_unknown_ids_are_null() {
     let response = app.graphql("{ node(id: \"UmVzZWFyY2hlcjo5OTk5OTk\") { id } }", json!({})).await;
     assert!(response.get("errors").is_none());
     assert_eq!(response["data"]["node"], json!(null));
-    let response = app.graphql("{ node(id: \"UmVzZWFyY2hlcjo5OTk5OTk5OTk5OTk5OTk5OTk5OTk5\") { id } }", json!({})).await;
+    let response =
+        app.graphql("{ node(id: \"UmVzZWFyY2hlcjo5OTk5OTk5OTk5OTk5OTk5OTk5OTk5\") { id } }", json!({})).await;
     assert_eq!(error_code(&response), "BAD_USER_INPUT");
 }
 

@@ -38,11 +38,6 @@ impl Drop for TestApp {
     }
 }
 
-/// Whether the suite runs against PostgreSQL (`DATABASE_URL=postgres://…`).
-pub fn on_postgres() -> bool {
-    std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres"))
-}
-
 /// A fresh, empty database URL for one test.
 async fn fresh_database_url() -> (String, Option<PathBuf>) {
     let name = format!("scholargraph_test_{}", uuid::Uuid::new_v4().simple());
@@ -97,13 +92,8 @@ pub fn operation(file: &str) -> String {
 impl TestApp {
     /// POSTs a GraphQL request and returns the HTTP status and JSON body.
     pub async fn post(&self, body: &Value) -> (u16, Value) {
-        let response = self
-            .client
-            .post(format!("{}/graphql", self.address))
-            .json(body)
-            .send()
-            .await
-            .expect("send request");
+        let response =
+            self.client.post(format!("{}/graphql", self.address)).json(body).send().await.expect("send request");
         let status = response.status().as_u16();
         let text = response.text().await.expect("read body");
         let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));

@@ -13,7 +13,12 @@ const DIRECTORY: &str = "query($first: Int, $after: String, $last: Int, $before:
 }";
 
 fn slugs(connection: &Value) -> Vec<String> {
-    connection["edges"].as_array().expect("edges").iter().map(|e| e["node"]["slug"].as_str().expect("slug").to_owned()).collect()
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["slug"].as_str().expect("slug").to_owned())
+        .collect()
 }
 
 async fn page(app: &TestApp, variables: Value) -> Value {
@@ -83,13 +88,16 @@ async fn researcher_works_page_forward_and_back_through_the_contract_operation()
     let app = spawn_app().await;
     let id = app.researcher_id("marc-mezard").await;
     let all = app.operation_data("works.graphql", "ResearcherWorks", json!({ "id": id, "first": 100 })).await;
-    let everything: Vec<Value> = all["node"]["works"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].clone()).collect();
+    let everything: Vec<Value> =
+        all["node"]["works"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].clone()).collect();
     assert_eq!(everything.len(), 6);
 
     let mut seen = Vec::new();
     let mut after = Value::Null;
     loop {
-        let data = app.operation_data("works.graphql", "ResearcherWorks", json!({ "id": id, "first": 4, "after": after })).await;
+        let data = app
+            .operation_data("works.graphql", "ResearcherWorks", json!({ "id": id, "first": 4, "after": after }))
+            .await;
         let works = &data["node"]["works"];
         assert_eq!(works["totalCount"], 6);
         seen.extend(works["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].clone()));
@@ -107,9 +115,14 @@ async fn researcher_works_page_forward_and_back_through_the_contract_operation()
     let ids: Vec<Value> = works["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].clone()).collect();
     assert_eq!(ids, everything[2..]);
     let head = app
-        .operation_data("works.graphql", "ResearcherWorks", json!({ "id": id, "last": 4, "before": works["pageInfo"]["startCursor"] }))
+        .operation_data(
+            "works.graphql",
+            "ResearcherWorks",
+            json!({ "id": id, "last": 4, "before": works["pageInfo"]["startCursor"] }),
+        )
         .await;
-    let ids: Vec<Value> = head["node"]["works"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].clone()).collect();
+    let ids: Vec<Value> =
+        head["node"]["works"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].clone()).collect();
     assert_eq!(ids, everything[..2]);
     assert_eq!(head["node"]["works"]["pageInfo"]["hasPreviousPage"], false);
     assert_eq!(head["node"]["works"]["pageInfo"]["hasNextPage"], true);
@@ -143,7 +156,8 @@ async fn rows_added_while_paging_are_neither_repeated_nor_cause_skips() {
         }
         after = p["pageInfo"]["endCursor"].clone();
     }
-    let without_new: Vec<String> = seen.iter().filter(|s| !s.ends_with("-early") && !s.ends_with("-late")).cloned().collect();
+    let without_new: Vec<String> =
+        seen.iter().filter(|s| !s.ends_with("-early") && !s.ends_with("-late")).cloned().collect();
     assert_eq!(without_new, original, "every original researcher exactly once, in order");
     assert!(seen.contains(&"zora-late".to_owned()), "a row added ahead of the cursor is reached");
     assert!(!seen.contains(&"aaron-early".to_owned()), "a row added behind the cursor is not");
@@ -184,11 +198,15 @@ async fn forged_and_foreign_cursors_are_rejected() {
     }
     // A cursor from one order is not accepted in another…
     let other_order = app
-        .graphql(DIRECTORY, json!({ "first": 2, "after": cursor, "orderBy": { "field": "WORKS_COUNT", "direction": "DESC" } }))
+        .graphql(
+            DIRECTORY,
+            json!({ "first": 2, "after": cursor, "orderBy": { "field": "WORKS_COUNT", "direction": "DESC" } }),
+        )
         .await;
     assert_eq!(error_code(&other_order), "BAD_USER_INPUT");
     // …nor in another list.
     let id = app.researcher_id("marc-mezard").await;
-    let other_list = app.operation("works.graphql", "ResearcherWorks", json!({ "id": id, "first": 2, "after": cursor })).await;
+    let other_list =
+        app.operation("works.graphql", "ResearcherWorks", json!({ "id": id, "first": 2, "after": cursor })).await;
     assert_eq!(error_code(&other_list), "BAD_USER_INPUT");
 }

@@ -51,7 +51,13 @@ async fn the_profile_of_marc_mezard_matches_the_reference_page() {
     let nodes: Vec<&serde_json::Value> = works["edges"].as_array().expect("edges").iter().map(|e| &e["node"]).collect();
     let listed: Vec<(i64, &str, &str)> = nodes
         .iter()
-        .map(|w| (w["year"].as_i64().expect("year"), w["arxivId"].as_str().expect("arxiv"), w["kind"].as_str().expect("kind")))
+        .map(|w| {
+            (
+                w["year"].as_i64().expect("year"),
+                w["arxivId"].as_str().expect("arxiv"),
+                w["kind"].as_str().expect("kind"),
+            )
+        })
         .collect();
     assert_eq!(
         listed,
@@ -101,9 +107,7 @@ async fn a_researcher_is_found_by_id_and_the_lookup_takes_exactly_one_key() {
     let data = app.data("query($id: ID!) { researcher(id: $id) { slug displayName } }", json!({ "id": id })).await;
     assert_eq!(data["researcher"], json!({ "slug": "lenka-zdeborova", "displayName": "Lenka Zdeborová" }));
 
-    let both = app
-        .graphql("query($id: ID!) { researcher(id: $id, slug: \"x\") { slug } }", json!({ "id": id }))
-        .await;
+    let both = app.graphql("query($id: ID!) { researcher(id: $id, slug: \"x\") { slug } }", json!({ "id": id })).await;
     assert_eq!(error_code(&both), "BAD_USER_INPUT");
     let none = app.graphql("{ researcher { slug } }", json!({})).await;
     assert_eq!(error_code(&none), "BAD_USER_INPUT");

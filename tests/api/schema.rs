@@ -105,7 +105,9 @@ async fn every_contract_operation_validates() {
         "decision": "APPROVE", "accept": true, "message": "Hello", "openToCollaborate": true,
     });
     let mut checked = 0;
-    for file in ["academic.graphql", "graph.graphql", "mutations.graphql", "profile.graphql", "viewer.graphql", "works.graphql"] {
+    for file in
+        ["academic.graphql", "graph.graphql", "mutations.graphql", "profile.graphql", "viewer.graphql", "works.graphql"]
+    {
         let text = operation(file);
         for name in operation_names(&text) {
             let response = app.operation(file, &name, variables.clone()).await;

@@ -51,13 +51,15 @@ async fn add_works(app: &TestApp) {
 #[tokio::test]
 async fn the_profile_runs_a_fixed_small_number_of_statements() {
     let app = spawn_app().await;
-    let (data, statements) = counted(&app, "profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard" })).await;
+    let (data, statements) =
+        counted(&app, "profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard" })).await;
     assert_eq!(data["researcher"]["counts"]["works"], 6);
     assert!(statements <= 10, "the profile ran {statements} statements");
 
     add_works(&app).await;
     let (data, statements_big) =
-        counted(&app, "profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard", "worksFirst": 100 })).await;
+        counted(&app, "profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard", "worksFirst": 100 }))
+            .await;
     assert_eq!(data["researcher"]["works"]["edges"].as_array().map(Vec::len), Some(100));
     assert_eq!(statements_big, statements, "page size does not change the statement count");
 }
@@ -67,7 +69,8 @@ async fn works_pages_of_10_and_100_run_the_same_statements() {
     let app = spawn_app().await;
     add_works(&app).await;
     let id = app.researcher_id("marc-mezard").await;
-    let (small, small_count) = counted(&app, "works.graphql", "ResearcherWorks", json!({ "id": id, "first": 10 })).await;
+    let (small, small_count) =
+        counted(&app, "works.graphql", "ResearcherWorks", json!({ "id": id, "first": 10 })).await;
     let (big, big_count) = counted(&app, "works.graphql", "ResearcherWorks", json!({ "id": id, "first": 100 })).await;
     assert_eq!(small["node"]["works"]["edges"].as_array().map(Vec::len), Some(10));
     assert_eq!(big["node"]["works"]["edges"].as_array().map(Vec::len), Some(100));

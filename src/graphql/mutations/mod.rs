@@ -16,15 +16,27 @@ fn sign_in_required<T>() -> GqlResult<T> {
 
 #[Object]
 impl Mutation {
-    async fn follow_researcher(&self, _ctx: &Context<'_>, _input: FollowResearcherInput) -> GqlResult<FollowResearcherPayload> {
+    async fn follow_researcher(
+        &self,
+        _ctx: &Context<'_>,
+        _input: FollowResearcherInput,
+    ) -> GqlResult<FollowResearcherPayload> {
         sign_in_required()
     }
 
-    async fn unfollow_researcher(&self, _ctx: &Context<'_>, _input: UnfollowResearcherInput) -> GqlResult<UnfollowResearcherPayload> {
+    async fn unfollow_researcher(
+        &self,
+        _ctx: &Context<'_>,
+        _input: UnfollowResearcherInput,
+    ) -> GqlResult<UnfollowResearcherPayload> {
         sign_in_required()
     }
 
-    async fn claim_researcher(&self, _ctx: &Context<'_>, _input: ClaimResearcherInput) -> GqlResult<ClaimResearcherPayload> {
+    async fn claim_researcher(
+        &self,
+        _ctx: &Context<'_>,
+        _input: ClaimResearcherInput,
+    ) -> GqlResult<ClaimResearcherPayload> {
         sign_in_required()
     }
 

@@ -19,7 +19,9 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> Result<Option<Node>, AppError> 
         NodeType::Researcher => load_one::<ResearcherById>(ctx, key).await?.map(|m| Node::Researcher(Researcher(m))),
         NodeType::Work => load_one::<WorkById>(ctx, key).await?.map(|m| Node::Work(Work(m))),
         NodeType::Topic => load_one::<TopicById>(ctx, key).await?.map(|m| Node::Topic(Topic(m))),
-        NodeType::Institution => load_one::<InstitutionById>(ctx, key).await?.map(|m| Node::Institution(Institution(m))),
+        NodeType::Institution => {
+            load_one::<InstitutionById>(ctx, key).await?.map(|m| Node::Institution(Institution(m)))
+        }
         NodeType::User | NodeType::Claim | NodeType::CollaborationInvite => None,
     })
 }

@@ -20,6 +20,8 @@ impl SubscriptionRoot {
         researcher_id: ID,
     ) -> async_graphql::Result<impl Stream<Item = ResearcherEvent>> {
         decode_as(&researcher_id, NodeType::Researcher)?;
-        Err::<stream::Empty<ResearcherEvent>, _>(AppError::Forbidden("researcherEvents is not available yet".to_owned()).into())
+        Err::<stream::Empty<ResearcherEvent>, _>(
+            AppError::Forbidden("researcherEvents is not available yet".to_owned()).into(),
+        )
     }
 }

@@ -52,7 +52,12 @@ pub struct ResearchGraph {
 }
 
 impl ResearchGraph {
-    pub async fn around(_ctx: &Context<'_>, _researcher_id: i64, _depth: Option<i32>, _limit: Option<i32>) -> GqlResult<Self> {
+    pub async fn around(
+        _ctx: &Context<'_>,
+        _researcher_id: i64,
+        _depth: Option<i32>,
+        _limit: Option<i32>,
+    ) -> GqlResult<Self> {
         Err(AppError::Forbidden("researchGraph is not available yet".to_owned()).into())
     }
 }

@@ -41,7 +41,10 @@ pub struct ResearcherOrder {
 }
 
 /// The order asked for, or the default for the filter.
-pub fn researcher_order(order: Option<ResearcherOrder>, filter: &researchers::ResearcherFilter) -> researchers::ResearcherOrder {
+pub fn researcher_order(
+    order: Option<ResearcherOrder>,
+    filter: &researchers::ResearcherFilter,
+) -> researchers::ResearcherOrder {
     match order {
         Some(o) => researchers::ResearcherOrder { field: o.field.into(), descending: o.direction.descending() },
         None => researchers::ResearcherOrder::default_for(filter),

@@ -35,7 +35,12 @@ impl Institution {
 
     /// Researchers affiliated with the institution, by name.
     #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
-    async fn researchers(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> GqlResult<RelayConnection<Researcher>> {
+    async fn researchers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<RelayConnection<Researcher>> {
         let filter = ResearcherFilter { institution_id: Some(self.0.id), ..Default::default() };
         let order = ResearcherOrder::default_for(&filter);
         let key = order.list_key();

@@ -3,7 +3,9 @@ use async_graphql::connection::{ConnectionNameType, EdgeNameType};
 use async_graphql::{Context, Object, OutputType, SimpleObject, ID};
 use entity::{external_id, researcher};
 
-use super::{ClaimStatus, ExternalIdScheme, Institution, ResearcherWorksFilter, Topic, TrustLevel, Work, WorkKind, WorkOrder};
+use super::{
+    ClaimStatus, ExternalIdScheme, Institution, ResearcherWorksFilter, Topic, TrustLevel, Work, WorkKind, WorkOrder,
+};
 use crate::domain::researchers::{RecordStanding, TopicShare};
 use crate::domain::{graph, trust, works};
 use crate::error::AppError;
@@ -134,14 +136,21 @@ impl Researcher {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-        #[graphql(desc = "Keep co-authors with at least this many shared works (default 1).")] min_shared_works: Option<i32>,
-    ) -> GqlResult<RelayConnection<Researcher, CollaboratorEdgeFields, CollaboratorConnectionName, CollaboratorEdgeName>> {
+        #[graphql(desc = "Keep co-authors with at least this many shared works (default 1).")] min_shared_works: Option<
+            i32,
+        >,
+    ) -> GqlResult<RelayConnection<Researcher, CollaboratorEdgeFields, CollaboratorConnectionName, CollaboratorEdgeName>>
+    {
         let request = PageArgs::forward(first, after).request(graph::COLLABORATORS_LIST)?;
         let page = graph::collaborators(db(ctx), self.0.id, min_shared_works.unwrap_or(1), &request).await?;
         Ok(connection_with(graph::COLLABORATORS_LIST, page, |c| {
             (
                 Researcher(c.researcher),
-                CollaboratorEdgeFields { shared_works: c.shared_works, first_year: c.first_year, last_year: c.last_year },
+                CollaboratorEdgeFields {
+                    shared_works: c.shared_works,
+                    first_year: c.first_year,
+                    last_year: c.last_year,
+                },
             )
         }))
     }
@@ -152,7 +161,12 @@ impl Researcher {
     }
 
     /// The researcher's neighbourhood: works, co-authors, topics, institutions.
-    async fn research_graph(&self, ctx: &Context<'_>, depth: Option<i32>, limit: Option<i32>) -> GqlResult<ResearchGraph> {
+    async fn research_graph(
+        &self,
+        ctx: &Context<'_>,
+        depth: Option<i32>,
+        limit: Option<i32>,
+    ) -> GqlResult<ResearchGraph> {
         ResearchGraph::around(ctx, self.0.id, depth, limit).await
     }
 
@@ -235,11 +249,7 @@ impl TrustSnapshot {
 
     /// The signals that earned points.
     async fn signals(&self) -> Vec<TrustSignal> {
-        self.0
-            .signals
-            .iter()
-            .map(|s| TrustSignal { key: s.key, label: s.label, points: s.points })
-            .collect()
+        self.0.signals.iter().map(|s| TrustSignal { key: s.key, label: s.label, points: s.points }).collect()
     }
 }
 
@@ -302,7 +312,6 @@ pub struct ResearcherStats {
     /// Most frequent first.
     pub venues: Vec<VenueCount>,
 }
-
 
 #[derive(SimpleObject)]
 pub struct YearCount {

@@ -38,7 +38,12 @@ impl Topic {
 
     /// Researchers with works on this topic, by name.
     #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
-    async fn researchers(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> GqlResult<RelayConnection<Researcher>> {
+    async fn researchers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<RelayConnection<Researcher>> {
         let filter = ResearcherFilter { topic_id: Some(self.0.id), ..Default::default() };
         let order = ResearcherOrder::default_for(&filter);
         let key = order.list_key();
@@ -48,7 +53,12 @@ impl Topic {
 
     /// Works on this topic, newest first.
     #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
-    async fn works(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> GqlResult<RelayConnection<Work>> {
+    async fn works(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> GqlResult<RelayConnection<Work>> {
         let filter = WorkFilter { topic_id: Some(self.0.id), ..Default::default() };
         let order = WorkOrder::default_for(&filter);
         let key = order.list_key();
