@@ -3,6 +3,7 @@
 //! `config` and `startup` build the application; `http` wires routes; `auth`
 //! verifies tokens; `graphql` is the API (types, queries, mutations,
 //! subscriptions, loaders, pagination); `domain` holds every SQL statement.
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -1,7 +1,10 @@
 //! The domain layer: the only code that talks SQL. One module per subject;
 //! functions take a connection and return plain data or an `AppError`.
 pub mod graph;
+pub mod claims;
+pub mod follows;
 pub mod institutions;
+pub mod invites;
 pub mod page;
 pub mod researchers;
 pub mod search;
@@ -10,10 +13,27 @@ pub mod sql;
 pub mod stats;
 pub mod topics;
 pub mod trust;
+pub mod users;
 pub mod works;
 
 use std::collections::HashMap;
 use std::hash::Hash;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
+
+use crate::error::AppResult;
+
+/// Begins a transaction for a mutation. On SQLite it takes the write lock at
+/// `BEGIN` (`IMMEDIATE`), so concurrent writers queue for it instead of
+/// failing when a read snapshot turns stale; PostgreSQL ignores the option.
+pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    Ok(db
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?)
+}
 
 /// Groups rows by key, keeping their order: the shape every batch loader answers.
 pub fn group_by<K: Eq + Hash, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {

@@ -29,6 +29,8 @@ pub struct ResearcherFilter {
     pub institution_id: Option<i64>,
     pub claim_status: Option<ClaimStatus>,
     pub open_to_collaborate: Option<bool>,
+    /// Researchers this user follows.
+    pub followed_by: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +65,16 @@ impl ResearcherOrder {
 pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, researcher::Model>> {
     let rows = researcher::Entity::find().filter(researcher::Column::Id.is_in(ids.iter().copied())).all(db).await?;
     Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+/// `NOT_FOUND` unless the researcher exists.
+pub async fn ensure_exists(db: &impl ConnectionTrait, researcher_id: i64) -> AppResult<()> {
+    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM researchers WHERE id = ");
+    sql.bind(researcher_id);
+    if sql.fetch_count(db).await? == 0 {
+        return Err(AppError::not_found("researcher"));
+    }
+    Ok(())
 }
 
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<researcher::Model>> {
@@ -107,6 +119,9 @@ pub async fn list(
             )
             .bind(topic_id)
             .push(")");
+    }
+    if let Some(user_id) = filter.followed_by {
+        from_where.push(" AND EXISTS (SELECT 1 FROM follows f WHERE f.researcher_id = r.id AND f.user_id = ").bind(user_id).push(")");
     }
     if let Some(institution_id) = filter.institution_id {
         from_where.push(" AND r.affiliation_id = ").bind(institution_id);
@@ -223,4 +238,26 @@ pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Hash
     sql.bind_list(ids).push(")");
     let rows: Vec<RecordStanding> = sql.fetch_models(db).await?;
     Ok(rows.into_iter().map(|s| (s.researcher_id, s)).collect())
+}
+
+/// Changes the profile settings of a record; only its approved owner may.
+pub async fn update_profile(
+    db: &sea_orm::DatabaseConnection,
+    user_id: i64,
+    researcher_id: i64,
+    open_to_collaborate: Option<bool>,
+) -> AppResult<researcher::Model> {
+    let txn = super::begin_write(db).await?;
+    ensure_exists(&txn, researcher_id).await?;
+    if super::claims::owner_of(&txn, researcher_id).await? != Some(user_id) {
+        return Err(AppError::Forbidden("only the record's approved owner may edit its profile".to_owned()));
+    }
+    if let Some(open) = open_to_collaborate {
+        let mut update = Sql::new("UPDATE researchers SET open_to_collaborate = ");
+        update.bind(open).push(" WHERE id = ").bind(researcher_id);
+        txn.execute_raw(update.build(txn.get_database_backend())).await?;
+    }
+    let updated = by_ids(&txn, &[researcher_id]).await?.remove(&researcher_id).ok_or_else(|| AppError::not_found("researcher"))?;
+    txn.commit().await?;
+    Ok(updated)
 }

@@ -6,7 +6,8 @@ use axum::response::Redirect;
 use axum::routing::get;
 use axum::Router;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::state::AppState;
 
@@ -20,7 +21,11 @@ pub fn router(state: AppState) -> Router {
         .route_service("/graphql/ws", async_graphql_axum::GraphQLSubscription::new(state.schema.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, timeout))
         .with_state(state)
 }

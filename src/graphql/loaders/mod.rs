@@ -11,7 +11,7 @@ use sea_orm::DatabaseConnection;
 use crate::domain::researchers::{CoauthorCounts, RecordStanding, TopicShare};
 use crate::domain::stats::ResearcherStats;
 use crate::domain::works::AuthorshipRow;
-use crate::domain::{institutions, researchers, stats, topics, works};
+use crate::domain::{follows, institutions, researchers, stats, topics, works};
 use crate::error::AppError;
 
 macro_rules! batch_loader {
@@ -46,6 +46,19 @@ batch_loader!(AuthorshipsByWork: Vec<AuthorshipRow> = works::authorships_by_work
 batch_loader!(TopicsByWork: Vec<topic::Model> = works::topics_by_works);
 batch_loader!(WorksCountByTopic: i64 = topics::works_counts);
 
+/// Batches "does user U follow researcher R" over a page of researchers.
+pub struct FollowsByPair(DatabaseConnection);
+
+impl Loader<(i64, i64)> for FollowsByPair {
+    type Value = ();
+    type Error = AppError;
+
+    async fn load(&self, keys: &[(i64, i64)]) -> Result<HashMap<(i64, i64), ()>, AppError> {
+        let found = follows::existing(&self.0, keys).await?;
+        Ok(found.into_iter().filter(|pair| keys.contains(pair)).map(|pair| (pair, ())).collect())
+    }
+}
+
 /// Every loader, registered once as schema data, gathering keys for `delay`
 /// before it queries (keys of one list arrive within one poll of the
 /// resolvers, so the window only has to cover that poll; see `Config`).
@@ -56,9 +69,9 @@ pub fn register(
     db: &DatabaseConnection,
     delay: Duration,
 ) -> crate::graphql::SchemaBuilder {
-    let db = db.clone();
-    let loader = LoaderFactory { db, delay };
+    let loader = LoaderFactory { db: db.clone(), delay };
     builder
+        .data(DataLoader::new(FollowsByPair(db.clone()), tokio::spawn).delay(delay))
         .data(loader.make(ResearcherById))
         .data(loader.make(WorkById))
         .data(loader.make(TopicById))

@@ -30,6 +30,7 @@ impl ResearcherFilter {
             institution_id: decode_opt(&self.institution_id, NodeType::Institution)?,
             claim_status: self.claim_status.map(Into::into),
             open_to_collaborate: self.open_to_collaborate,
+            followed_by: None,
         })
     }
 }

@@ -1,0 +1,1 @@
+//! Authentication: JWT verification (keys, JWKS) and the signed-in viewer.

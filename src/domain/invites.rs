@@ -1,0 +1,92 @@
+//! Collaboration invitations: from signed-in users to claimed records,
+//! answered once by the record's owner.
+use chrono::Utc;
+use entity::collaboration_invite;
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use super::sql::Sql;
+use super::{begin_write, claims, researchers};
+use crate::error::{AppError, AppResult};
+
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+pub async fn by_id(db: &impl ConnectionTrait, invite_id: i64) -> AppResult<collaboration_invite::Model> {
+    collaboration_invite::Entity::find_by_id(invite_id).one(db).await?.ok_or_else(|| AppError::not_found("invitation"))
+}
+
+/// Sends an invitation to the owner of `researcher_id`.
+pub async fn send(
+    db: &DatabaseConnection,
+    from_user_id: i64,
+    researcher_id: i64,
+    message: &str,
+) -> AppResult<collaboration_invite::Model> {
+    let message = message.trim();
+    let length = message.chars().count();
+    if length == 0 || length > MAX_MESSAGE_CHARS {
+        return Err(AppError::bad_input(format!("`message` must have 1 to {MAX_MESSAGE_CHARS} characters")));
+    }
+    let txn = begin_write(db).await?;
+    researchers::ensure_exists(&txn, researcher_id).await?;
+    match claims::owner_of(&txn, researcher_id).await? {
+        None => return Err(AppError::Forbidden("invitations go only to claimed records".to_owned())),
+        Some(owner) if owner == from_user_id => {
+            return Err(AppError::Forbidden("you cannot invite your own record".to_owned()));
+        }
+        Some(_) => {}
+    }
+    let row = collaboration_invite::ActiveModel {
+        from_user_id: sea_orm::Set(from_user_id),
+        researcher_id: sea_orm::Set(researcher_id),
+        message: sea_orm::Set(message.to_owned()),
+        status: sea_orm::Set("PENDING".to_owned()),
+        created_at: sea_orm::Set(Utc::now()),
+        responded_at: sea_orm::Set(None),
+        ..Default::default()
+    };
+    let id = collaboration_invite::Entity::insert(row).exec(&txn).await?.last_insert_id;
+    let created = by_id(&txn, id).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Accepts or declines an invitation; only the record's owner may, once.
+pub async fn respond(
+    db: &DatabaseConnection,
+    user_id: i64,
+    invite_id: i64,
+    accept: bool,
+) -> AppResult<collaboration_invite::Model> {
+    let txn = begin_write(db).await?;
+    let invite = by_id(&txn, invite_id).await?;
+    if claims::owner_of(&txn, invite.researcher_id).await? != Some(user_id) {
+        return Err(AppError::Forbidden("only the record's owner may answer its invitations".to_owned()));
+    }
+    let mut update = Sql::new("UPDATE collaboration_invites SET status = ");
+    update
+        .bind(if accept { "ACCEPTED" } else { "DECLINED" })
+        .push(", responded_at = ")
+        .bind(Utc::now())
+        .push(" WHERE id = ")
+        .bind(invite_id)
+        .push(" AND status = 'PENDING'");
+    if txn.execute_raw(update.build(txn.get_database_backend())).await?.rows_affected() == 0 {
+        return Err(AppError::Conflict("the invitation was already answered".to_owned()));
+    }
+    let updated = by_id(&txn, invite_id).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Invitations received by the records `user_id` owns, newest first.
+pub async fn received_by(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<collaboration_invite::Model>> {
+    let owned = claims::owned_by(db, user_id).await?;
+    if owned.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(collaboration_invite::Entity::find()
+        .filter(collaboration_invite::Column::ResearcherId.is_in(owned))
+        .order_by_desc(collaboration_invite::Column::Id)
+        .all(db)
+        .await?)
+}
