@@ -42,6 +42,9 @@ pub struct Config {
     #[arg(long, env = "LOADER_DELAY_MICROS", default_value_t = 1000)]
     pub loader_delay_micros: u64,
 
+    #[command(flatten)]
+    pub auth: crate::auth::AuthConfig,
+
     /// Time a request may take before it is answered with an error.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -79,6 +82,7 @@ impl Config {
             seed_demo_when_empty: true,
             loader_delay_micros: 1000,
             request_timeout_secs: 30,
+            auth: crate::auth::AuthConfig::default(),
         }
     }
 }

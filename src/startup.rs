@@ -11,6 +11,7 @@ use sea_orm::sqlx::sqlite::SqliteJournalMode;
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::net::TcpListener;
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::seed::demo;
 use crate::graphql::build_schema;
@@ -66,6 +67,10 @@ impl Application {
     /// catalogue is seeded with the demo dataset, so that a fresh clone
     /// serves something with one command; PostgreSQL is seeded explicitly.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let auth = Authenticator::from_config(&config.auth).await.context("configuring token verification")?;
+        if auth.is_none() {
+            tracing::warn!("no JWT key configured (JWT_SECRET, JWT_PUBLIC_KEY_FILE or JWT_JWKS): sign-in is off");
+        }
         let metrics = Arc::new(Metrics::default());
         let db = connect(&config, metrics.clone()).await?;
         migrate(&db).await?;
@@ -78,7 +83,7 @@ impl Application {
         }
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let schema = build_schema(&db, &config);
-        let state = AppState { db, schema, config: Arc::new(config), metrics };
+        let state = AppState { db, schema, config: Arc::new(config), metrics, auth };
         Ok(Self { listener, state })
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
 
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::graphql::AppSchema;
 
@@ -14,6 +15,9 @@ pub struct AppState {
     pub schema: AppSchema,
     pub config: Arc<Config>,
     pub metrics: Arc<Metrics>,
+    /// Verifies bearer tokens; `None` when no key is configured (then every
+    /// request with a token is refused).
+    pub auth: Option<Authenticator>,
 }
 
 /// Counters the service keeps about itself.

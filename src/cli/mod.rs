@@ -2,6 +2,7 @@
 mod export_schema;
 mod seed;
 mod serve;
+mod token;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,8 @@ enum Command {
         #[command(subcommand)]
         dataset: seed::Dataset,
     },
+    /// Print a development token (HS256, needs JWT_SECRET) to paste into GraphiQL.
+    Token(token::TokenArgs),
     /// Print the GraphQL schema (SDL) the code serves, or write it to a file.
     ExportSchema {
         /// Write to this file instead of standard output.
@@ -47,5 +50,6 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Some(Command::Seed { dataset }) => seed::run(dataset).await,
         Some(Command::ExportSchema { output }) => export_schema::run(output),
+        Some(Command::Token(args)) => token::run(args),
     }
 }

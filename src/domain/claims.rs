@@ -174,15 +174,15 @@ pub async fn review(
 
 /// The user's claims, newest first.
 pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<claim::Model>> {
-    Ok(claim::Entity::find()
-        .filter(claim::Column::UserId.eq(user_id))
-        .order_by_desc(claim::Column::Id)
-        .all(db)
-        .await?)
+    Ok(claim::Entity::find().filter(claim::Column::UserId.eq(user_id)).order_by_desc(claim::Column::Id).all(db).await?)
 }
 
 /// The moderators' queue: claims in `status` (all when `None`), oldest first.
-pub async fn queue(db: &impl ConnectionTrait, status: Option<&str>, page: &PageRequest) -> AppResult<Page<claim::Model>> {
+pub async fn queue(
+    db: &impl ConnectionTrait,
+    status: Option<&str>,
+    page: &PageRequest,
+) -> AppResult<Page<claim::Model>> {
     let mut from_where = Sql::new("FROM claims c WHERE 1 = 1");
     if let Some(status) = status {
         from_where.push(" AND c.status = ").bind(status);

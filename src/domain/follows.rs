@@ -3,9 +3,9 @@
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
+use super::begin_write;
 use super::researchers::ensure_exists;
 use super::sql::Sql;
-use super::begin_write;
 use crate::error::AppResult;
 
 async fn add_to_followers(db: &impl ConnectionTrait, researcher_id: i64, delta: i32) -> AppResult<()> {

@@ -1,11 +1,12 @@
 //! The domain layer: the only code that talks SQL. One module per subject;
 //! functions take a connection and return plain data or an `AppError`.
-pub mod graph;
 pub mod claims;
 pub mod follows;
+pub mod graph;
 pub mod institutions;
 pub mod invites;
 pub mod page;
+pub mod research_graph;
 pub mod researchers;
 pub mod search;
 pub mod seed;

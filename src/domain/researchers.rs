@@ -121,7 +121,10 @@ pub async fn list(
             .push(")");
     }
     if let Some(user_id) = filter.followed_by {
-        from_where.push(" AND EXISTS (SELECT 1 FROM follows f WHERE f.researcher_id = r.id AND f.user_id = ").bind(user_id).push(")");
+        from_where
+            .push(" AND EXISTS (SELECT 1 FROM follows f WHERE f.researcher_id = r.id AND f.user_id = ")
+            .bind(user_id)
+            .push(")");
     }
     if let Some(institution_id) = filter.institution_id {
         from_where.push(" AND r.affiliation_id = ").bind(institution_id);
@@ -257,7 +260,10 @@ pub async fn update_profile(
         update.bind(open).push(" WHERE id = ").bind(researcher_id);
         txn.execute_raw(update.build(txn.get_database_backend())).await?;
     }
-    let updated = by_ids(&txn, &[researcher_id]).await?.remove(&researcher_id).ok_or_else(|| AppError::not_found("researcher"))?;
+    let updated = by_ids(&txn, &[researcher_id])
+        .await?
+        .remove(&researcher_id)
+        .ok_or_else(|| AppError::not_found("researcher"))?;
     txn.commit().await?;
     Ok(updated)
 }

@@ -11,6 +11,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 
+use crate::domain::users;
+use crate::error::AppError;
+use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
 
 /// A response holding one error with `code`, with the given HTTP status.
@@ -25,11 +28,34 @@ fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
 }
 
-async fn execute(state: &AppState, request: Request) -> HttpResponse {
+/// The signed-in viewer of a request: none without an `Authorization`
+/// header; an error (401) for any token that fails, never "anonymous".
+async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Option<RequestViewer>, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let malformed = || AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned());
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(malformed());
+    }
+    let Some(auth) = &state.auth else {
+        return Err(AppError::Unauthenticated("this server accepts no tokens: sign-in is not configured".to_owned()));
+    };
+    let claims = auth.verify(token.trim()).await?;
+    let user_id = users::ensure(&state.db, &claims.sub, claims.orcid.as_deref()).await?;
+    Ok(Some(RequestViewer { user_id, orcid: claims.orcid, roles: claims.roles }))
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> HttpResponse {
+    let request = match viewer_of(state, headers).await {
+        Ok(Some(viewer)) => request.data(viewer),
+        Ok(None) => request,
+        Err(err) => return err.into_response(),
+    };
     GraphQLResponse::from(state.schema.execute(request).await).into_response()
 }
 
-pub async fn post_handler(State(state): State<AppState>, body: Body) -> HttpResponse {
+pub async fn post_handler(State(state): State<AppState>, headers: HeaderMap, body: Body) -> HttpResponse {
     let limit = state.config.max_body_bytes;
     let Ok(bytes) = to_bytes(body, limit).await else {
         return graphql_error_response(
@@ -39,7 +65,7 @@ pub async fn post_handler(State(state): State<AppState>, body: Body) -> HttpResp
         );
     };
     match serde_json::from_slice::<Request>(&bytes) {
-        Ok(request) if !request.query.trim().is_empty() => execute(&state, request).await,
+        Ok(request) if !request.query.trim().is_empty() => execute(&state, &headers, request).await,
         Ok(_) => graphql_error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
         Err(err) => graphql_error_response(
             StatusCode::BAD_REQUEST,
@@ -76,7 +102,7 @@ pub async fn get_handler(State(state): State<AppState>, headers: HeaderMap, uri:
         response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, request).await
+    execute(&state, &headers, request).await
 }
 
 /// Whether the operation a GET request would run is a mutation. A query
@@ -94,7 +120,7 @@ fn is_mutation(request: &Request) -> bool {
     operation_type == Some(OperationType::Mutation)
 }
 
-impl IntoResponse for crate::error::AppError {
+impl IntoResponse for AppError {
     fn into_response(self) -> HttpResponse {
         let status = match &self {
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,

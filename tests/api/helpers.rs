@@ -69,11 +69,22 @@ pub async fn spawn_empty_app() -> TestApp {
     spawn_with(|_| {}).await
 }
 
+/// The HS256 secret the test apps accept tokens for.
+pub const TEST_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+
+/// A valid HS256 token for `sub`, with optional verified ORCID iD and roles.
+pub fn token(sub: &str, orcid: Option<&str>, roles: &[&str]) -> String {
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    scholargraph::auth::issue_dev_token(TEST_SECRET, sub, orcid, &roles, std::time::Duration::from_secs(600))
+        .expect("sign a test token")
+}
+
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
     let (url, sqlite_file) = fresh_database_url().await;
     let mut config = Config::for_database(url);
     config.database_max_connections = 5;
+    config.auth.jwt_secret = Some(TEST_SECRET.into());
     adjust(&mut config);
     let app = Application::build(config).await.expect("build the application");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -98,6 +109,40 @@ impl TestApp {
         let text = response.text().await.expect("read body");
         let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
         (status, body)
+    }
+
+    /// POSTs a GraphQL request with `Authorization: Bearer <token>`.
+    pub async fn post_as(&self, token: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("send request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("read body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"));
+        (status, body)
+    }
+
+    /// Runs a query as the bearer of `token` and returns the whole response.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.post_as(token, &json!({ "query": query, "variables": variables })).await.1
+    }
+
+    /// Runs one named contract operation as the bearer of `token`.
+    pub async fn operation_as(&self, token: &str, file: &str, name: &str, variables: Value) -> Value {
+        let body = json!({ "query": operation(file), "operationName": name, "variables": variables });
+        self.post_as(token, &body).await.1
+    }
+
+    /// Runs a contract operation as the bearer of `token`; it must succeed.
+    pub async fn operation_data_as(&self, token: &str, file: &str, name: &str, variables: Value) -> Value {
+        let response = self.operation_as(token, file, name, variables).await;
+        assert!(response.get("errors").is_none(), "unexpected errors in {name}: {response:#}");
+        response["data"].clone()
     }
 
     /// Runs a query and returns the whole response (data and errors).

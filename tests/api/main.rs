@@ -3,8 +3,10 @@
 //! it over HTTP like any client.
 mod helpers;
 
+mod accounts;
 mod catalogue;
 mod errors;
+mod graph;
 mod http;
 mod pagination;
 mod profile;

@@ -84,3 +84,23 @@ async fn works_pages_of_10_and_100_run_the_same_statements() {
     assert_eq!(search["works"]["nodes"].as_array().map(Vec::len), Some(100));
     assert!(search_count <= 5, "a site-wide works page ran {search_count} statements");
 }
+
+#[tokio::test]
+async fn the_graph_operations_run_a_fixed_small_number_of_statements() {
+    let app = spawn_app().await;
+    let id = app.researcher_id("marc-mezard").await;
+    let (_, small) = counted(&app, "graph.graphql", "Collaborators", json!({ "id": id, "first": 3 })).await;
+    add_works(&app).await;
+    let (data, big) = counted(&app, "graph.graphql", "Collaborators", json!({ "id": id, "first": 100 })).await;
+    assert_eq!(data["node"]["collaborators"]["totalCount"], 14);
+    assert_eq!(small, big, "collaborators: {small} vs {big} statements");
+    assert!(big <= 5, "collaborators ran {big} statements");
+
+    let (data, graph) =
+        counted(&app, "graph.graphql", "ResearchGraph", json!({ "id": id, "depth": 2, "limit": 500 })).await;
+    assert!(data["node"]["researchGraph"]["nodes"].as_array().is_some_and(|n| n.len() > 100));
+    assert!(graph <= 10, "researchGraph ran {graph} statements");
+
+    let (_, academic) = counted(&app, "academic.graphql", "AcademicProfile", json!({ "slug": "marc-mezard" })).await;
+    assert!(academic <= 5, "the academic profile ran {academic} statements");
+}

@@ -15,13 +15,21 @@ type GqlResult<T> = async_graphql::Result<T>;
 pub struct Mutation;
 
 async fn researcher(ctx: &Context<'_>, id: i64) -> Result<Researcher, AppError> {
-    researchers::by_ids(db(ctx), &[id]).await?.remove(&id).map(Researcher).ok_or_else(|| AppError::not_found("researcher"))
+    researchers::by_ids(db(ctx), &[id])
+        .await?
+        .remove(&id)
+        .map(Researcher)
+        .ok_or_else(|| AppError::not_found("researcher"))
 }
 
 #[Object]
 impl Mutation {
     /// Follows a researcher; following again changes nothing.
-    async fn follow_researcher(&self, ctx: &Context<'_>, input: FollowResearcherInput) -> GqlResult<FollowResearcherPayload> {
+    async fn follow_researcher(
+        &self,
+        ctx: &Context<'_>,
+        input: FollowResearcherInput,
+    ) -> GqlResult<FollowResearcherPayload> {
         let viewer = require(ctx)?;
         let id = decode_as(&input.researcher_id, NodeType::Researcher)?;
         follows::follow(db(ctx), viewer.user_id, id).await?;
@@ -42,7 +50,11 @@ impl Mutation {
 
     /// Claims an author record as one's own: approved at once when the
     /// token's verified ORCID iD matches the record's, pending otherwise.
-    async fn claim_researcher(&self, ctx: &Context<'_>, input: ClaimResearcherInput) -> GqlResult<ClaimResearcherPayload> {
+    async fn claim_researcher(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimResearcherInput,
+    ) -> GqlResult<ClaimResearcherPayload> {
         let viewer = require(ctx)?;
         let id = decode_as(&input.researcher_id, NodeType::Researcher)?;
         let claimant = claims::Claimant { user_id: viewer.user_id, orcid: viewer.orcid.as_deref() };

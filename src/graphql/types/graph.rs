@@ -5,8 +5,9 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, SimpleObject, ID};
 
 use super::{Researcher, Topic};
-use crate::domain::graph;
+use crate::domain::{graph, research_graph};
 use crate::error::AppError;
+use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::loaders::TopicProfileByResearcher;
 use crate::state::db;
 
@@ -21,6 +22,7 @@ pub enum GraphNodeKind {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "research_graph::EdgeKind")]
 pub enum GraphEdgeKind {
     Authored,
     Coauthor,
@@ -51,14 +53,51 @@ pub struct ResearchGraph {
     pub edges: Vec<GraphEdge>,
 }
 
+fn node_id(key: research_graph::NodeKey) -> ID {
+    let node_type = match key.0 {
+        research_graph::NodeKind::Researcher => NodeType::Researcher,
+        research_graph::NodeKind::Work => NodeType::Work,
+        research_graph::NodeKind::Topic => NodeType::Topic,
+        research_graph::NodeKind::Institution => NodeType::Institution,
+    };
+    encode(node_type, key.1)
+}
+
 impl ResearchGraph {
     pub async fn around(
-        _ctx: &Context<'_>,
-        _researcher_id: i64,
-        _depth: Option<i32>,
-        _limit: Option<i32>,
+        ctx: &Context<'_>,
+        researcher_id: i64,
+        depth: Option<i32>,
+        limit: Option<i32>,
     ) -> GqlResult<Self> {
-        Err(AppError::Forbidden("researchGraph is not available yet".to_owned()).into())
+        let (depth, limit) = research_graph::validate(depth, limit)?;
+        let graph = research_graph::research_graph(db(ctx), researcher_id, depth, limit).await?;
+        let nodes = graph
+            .nodes
+            .into_iter()
+            .map(|n| GraphNode {
+                id: node_id(n.key),
+                kind: match n.key.0 {
+                    research_graph::NodeKind::Researcher => GraphNodeKind::Researcher,
+                    research_graph::NodeKind::Work => GraphNodeKind::Work,
+                    research_graph::NodeKind::Topic => GraphNodeKind::Topic,
+                    research_graph::NodeKind::Institution => GraphNodeKind::Institution,
+                },
+                label: n.label,
+                weight: n.weight,
+            })
+            .collect();
+        let edges = graph
+            .edges
+            .into_iter()
+            .map(|e| GraphEdge {
+                source: node_id(e.source),
+                target: node_id(e.target),
+                kind: e.kind.into(),
+                weight: e.weight,
+            })
+            .collect();
+        Ok(ResearchGraph { nodes, edges })
     }
 }
 

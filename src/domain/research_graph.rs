@@ -1,0 +1,294 @@
+//! The research-graph explorer: a researcher's neighbourhood as nodes and
+//! edges, bounded by a node limit.
+//!
+//! Depth 1 holds the researcher, their works, their co-authors, the topics
+//! of their works and the institutions of every researcher in the graph.
+//! Depth 2 adds the co-authors' co-authors (and their institutions), with
+//! co-author links among all researchers present.
+//!
+//! Each kind is first limited in SQL to `limit` rows by its own importance
+//! (works by number of authors, co-authors by shared works, second-ring
+//! links by shared works), so the cost is bounded by `limit`, not by the
+//! researcher's output. A node's weight is then its weighted degree in that
+//! neighbourhood (the sum of its edges' weights: shared works for co-author
+//! links, 1 otherwise). When the neighbourhood has more than `limit` nodes,
+//! the researcher is kept and then the heaviest nodes (ties: kind, then id);
+//! edges with a cut end are dropped, so the answer is always a consistent
+//! graph, and the same data always gives the same graph.
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use sea_orm::{ConnectionTrait, FromQueryResult};
+
+use super::sql::Sql;
+use crate::error::{AppError, AppResult};
+
+pub const MAX_LIMIT: i32 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NodeKind {
+    Researcher,
+    Work,
+    Topic,
+    Institution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EdgeKind {
+    Authored,
+    Coauthor,
+    HasTopic,
+    Affiliated,
+}
+
+pub type NodeKey = (NodeKind, i64);
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub key: NodeKey,
+    pub label: String,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub source: NodeKey,
+    pub target: NodeKey,
+    pub kind: EdgeKind,
+    pub weight: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Graph {
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PersonRow {
+    id: i64,
+    display_name: String,
+    affiliation_id: Option<i64>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CoauthorRow {
+    id: i64,
+    display_name: String,
+    affiliation_id: Option<i64>,
+    shared: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct WorkRow {
+    id: i64,
+    title: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PairRow {
+    a: i64,
+    b: i64,
+    n: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TopicRow {
+    work_id: i64,
+    id: i64,
+    name: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct NamedRow {
+    id: i64,
+    name: String,
+}
+
+/// Validated arguments: `depth` 1..=2 (default 1), `limit` 1..=500 (default 50).
+pub fn validate(depth: Option<i32>, limit: Option<i32>) -> AppResult<(u8, usize)> {
+    let depth = depth.unwrap_or(1);
+    let limit = limit.unwrap_or(50);
+    if !(1..=2).contains(&depth) {
+        return Err(AppError::bad_input(format!("`depth` must be 1 or 2, got {depth}")));
+    }
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::bad_input(format!("`limit` must be between 1 and {MAX_LIMIT}, got {limit}")));
+    }
+    Ok((depth as u8, limit as usize))
+}
+
+/// Co-author pairs (a, b, shared works) for every `a` in `ids`, heaviest
+/// first, at most `cap` of them.
+async fn coauthor_pairs(db: &impl ConnectionTrait, ids: &[i64], cap: usize) -> AppResult<Vec<PairRow>> {
+    let mut sql = Sql::new(
+        "SELECT x.researcher_id AS a, y.researcher_id AS b, COUNT(*) AS n FROM authorships x \
+         JOIN authorships y ON y.work_id = x.work_id AND y.researcher_id <> x.researcher_id WHERE x.researcher_id IN (",
+    );
+    sql.bind_list(ids).push(&format!(") GROUP BY x.researcher_id, y.researcher_id ORDER BY n DESC, a, b LIMIT {cap}"));
+    sql.fetch_models(db).await
+}
+
+pub async fn research_graph(
+    db: &impl ConnectionTrait,
+    researcher_id: i64,
+    depth: u8,
+    limit: usize,
+) -> AppResult<Graph> {
+    let mut center = Sql::new("SELECT id, display_name, affiliation_id FROM researchers WHERE id = ");
+    center.bind(researcher_id);
+    let Some(me) = center.fetch_models::<PersonRow>(db).await?.into_iter().next() else {
+        return Err(AppError::not_found("researcher"));
+    };
+
+    let mut works_sql = Sql::new(
+        "SELECT w.id AS id, w.title AS title FROM authorships a JOIN works w ON w.id = a.work_id \
+         WHERE a.researcher_id = ",
+    );
+    works_sql.bind(researcher_id).push(&format!(
+        " ORDER BY (SELECT COUNT(*) FROM authorships x WHERE x.work_id = w.id) DESC, w.id LIMIT {limit}"
+    ));
+    let works: Vec<WorkRow> = works_sql.fetch_models(db).await?;
+
+    let mut coauthors_sql = Sql::new(
+        "SELECT r.id AS id, r.display_name AS display_name, r.affiliation_id AS affiliation_id, p.shared AS shared \
+         FROM (SELECT b.researcher_id AS id, COUNT(*) AS shared FROM authorships a \
+               JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
+               WHERE a.researcher_id = ",
+    );
+    coauthors_sql.bind(researcher_id).push(&format!(
+        " GROUP BY b.researcher_id) p JOIN researchers r ON r.id = p.id ORDER BY p.shared DESC, r.id LIMIT {limit}"
+    ));
+    let coauthors: Vec<CoauthorRow> = coauthors_sql.fetch_models(db).await?;
+
+    let mut labels: HashMap<NodeKey, String> = HashMap::new();
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut affiliations: Vec<(i64, i64)> = Vec::new();
+    let researcher = |id| (NodeKind::Researcher, id);
+
+    labels.insert(researcher(me.id), me.display_name.clone());
+    affiliations.extend(me.affiliation_id.map(|i| (me.id, i)));
+    for w in &works {
+        labels.insert((NodeKind::Work, w.id), w.title.clone());
+    }
+    let work_ids: Vec<i64> = works.iter().map(|w| w.id).collect();
+    for c in &coauthors {
+        labels.insert(researcher(c.id), c.display_name.clone());
+        affiliations.extend(c.affiliation_id.map(|i| (c.id, i)));
+        edges.push(Edge {
+            source: researcher(me.id),
+            target: researcher(c.id),
+            kind: EdgeKind::Coauthor,
+            weight: c.shared,
+        });
+    }
+
+    if !work_ids.is_empty() {
+        // Bylines of the works present: AUTHORED edges from every researcher present.
+        let mut bylines =
+            Sql::new("SELECT work_id AS a, researcher_id AS b, 1 AS n FROM authorships WHERE work_id IN (");
+        bylines.bind_list(&work_ids).push(")");
+        for row in bylines.fetch_models::<PairRow>(db).await? {
+            if labels.contains_key(&researcher(row.b)) {
+                edges.push(Edge {
+                    source: researcher(row.b),
+                    target: (NodeKind::Work, row.a),
+                    kind: EdgeKind::Authored,
+                    weight: 1,
+                });
+            }
+        }
+        let mut topics = Sql::new(
+            "SELECT wt.work_id AS work_id, t.id AS id, t.name AS name FROM work_topics wt \
+             JOIN topics t ON t.id = wt.topic_id WHERE wt.work_id IN (",
+        );
+        topics.bind_list(&work_ids).push(")");
+        for row in topics.fetch_models::<TopicRow>(db).await? {
+            labels.insert((NodeKind::Topic, row.id), row.name);
+            edges.push(Edge {
+                source: (NodeKind::Work, row.work_id),
+                target: (NodeKind::Topic, row.id),
+                kind: EdgeKind::HasTopic,
+                weight: 1,
+            });
+        }
+    }
+
+    if depth == 2 && !coauthors.is_empty() {
+        let first_ring: Vec<i64> = coauthors.iter().map(|c| c.id).collect();
+        let pairs = coauthor_pairs(db, &first_ring, limit * 8).await?;
+        let second_ring: Vec<i64> = pairs
+            .iter()
+            .map(|p| p.b)
+            .filter(|b| !labels.contains_key(&researcher(*b)))
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        if !second_ring.is_empty() {
+            let mut people = Sql::new("SELECT id, display_name, affiliation_id FROM researchers WHERE id IN (");
+            people.bind_list(&second_ring).push(")");
+            for p in people.fetch_models::<PersonRow>(db).await? {
+                labels.insert(researcher(p.id), p.display_name);
+                affiliations.extend(p.affiliation_id.map(|i| (p.id, i)));
+            }
+        }
+        // Each unordered pair once; the researcher's own links are there already.
+        for p in pairs.iter().filter(|p| p.a < p.b || !first_ring.contains(&p.b)) {
+            if p.a != me.id && p.b != me.id && labels.contains_key(&researcher(p.b)) {
+                edges.push(Edge {
+                    source: researcher(p.a),
+                    target: researcher(p.b),
+                    kind: EdgeKind::Coauthor,
+                    weight: p.n,
+                });
+            }
+        }
+    }
+
+    let institution_ids: Vec<i64> = affiliations.iter().map(|(_, i)| *i).collect::<HashSet<_>>().into_iter().collect();
+    if !institution_ids.is_empty() {
+        let mut names = Sql::new("SELECT id, name FROM institutions WHERE id IN (");
+        names.bind_list(&institution_ids).push(")");
+        for row in names.fetch_models::<NamedRow>(db).await? {
+            labels.insert((NodeKind::Institution, row.id), row.name);
+        }
+        for (person, institution) in affiliations {
+            edges.push(Edge {
+                source: researcher(person),
+                target: (NodeKind::Institution, institution),
+                kind: EdgeKind::Affiliated,
+                weight: 1,
+            });
+        }
+    }
+
+    Ok(cut(researcher(me.id), labels, edges, limit))
+}
+
+/// Weighs every node by its weighted degree, keeps `center` and the heaviest
+/// others up to `limit`, and drops edges with a cut end.
+fn cut(center: NodeKey, labels: HashMap<NodeKey, String>, edges: Vec<Edge>, limit: usize) -> Graph {
+    let edges: Vec<Edge> =
+        edges.into_iter().filter(|e| labels.contains_key(&e.source) && labels.contains_key(&e.target)).collect();
+    let mut weights: BTreeMap<NodeKey, f64> = labels.keys().map(|k| (*k, 0.0)).collect();
+    for e in &edges {
+        *weights.entry(e.source).or_default() += e.weight as f64;
+        *weights.entry(e.target).or_default() += e.weight as f64;
+    }
+    let mut ranked: Vec<(NodeKey, f64)> = weights.into_iter().collect();
+    ranked.sort_by(|a, b| {
+        let center_first = (b.0 == center).cmp(&(a.0 == center));
+        center_first.then(b.1.total_cmp(&a.1)).then(a.0.cmp(&b.0))
+    });
+    ranked.truncate(limit);
+    let kept: HashSet<NodeKey> = ranked.iter().map(|(k, _)| *k).collect();
+    let mut labels = labels;
+    let nodes = ranked
+        .into_iter()
+        .map(|(key, weight)| Node { key, label: labels.remove(&key).unwrap_or_default(), weight })
+        .collect();
+    let mut edges: Vec<Edge> =
+        edges.into_iter().filter(|e| kept.contains(&e.source) && kept.contains(&e.target)).collect();
+    edges.sort_by(|a, b| (a.kind, a.source, a.target).cmp(&(b.kind, b.source, b.target)));
+    edges.dedup();
+    Graph { nodes, edges }
+}
