@@ -184,8 +184,9 @@ pub async fn research_graph(
 
     if !work_ids.is_empty() {
         // Bylines of the works present: AUTHORED edges from every researcher present.
-        let mut bylines =
-            Sql::new("SELECT work_id AS a, researcher_id AS b, 1 AS n FROM authorships WHERE work_id IN (");
+        let mut bylines = Sql::new(
+            "SELECT work_id AS a, researcher_id AS b, CAST(1 AS BIGINT) AS n FROM authorships WHERE work_id IN (",
+        );
         bylines.bind_list(&work_ids).push(")");
         for row in bylines.fetch_models::<PairRow>(db).await? {
             if labels.contains_key(&researcher(row.b)) {
@@ -288,7 +289,7 @@ fn cut(center: NodeKey, labels: HashMap<NodeKey, String>, edges: Vec<Edge>, limi
         .collect();
     let mut edges: Vec<Edge> =
         edges.into_iter().filter(|e| kept.contains(&e.source) && kept.contains(&e.target)).collect();
-    edges.sort_by(|a, b| (a.kind, a.source, a.target).cmp(&(b.kind, b.source, b.target)));
+    edges.sort_by_key(|e| (e.kind, e.source, e.target));
     edges.dedup();
     Graph { nodes, edges }
 }
