@@ -1,0 +1,493 @@
+//! A synthetic catalogue shaped like real bibliographic data, deterministic
+//! from a seed: heavy-tailed works per author and authors per work (with one
+//! author of 20 000 works and one work of 1 000 authors at the default size),
+//! co-authorship clustered by field and institution, years 1990–2026 leaning
+//! recent, and heavy-tailed citation counts.
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::DatabaseConnection;
+
+use super::bulk::{BulkWriter, Cell};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone)]
+pub struct SyntheticSize {
+    pub researchers: u64,
+    pub works: u64,
+    pub topics: u64,
+    pub institutions: u64,
+    pub follows: u64,
+    /// Works of the most prolific author (capped at the number of works).
+    pub prolific_works: u64,
+    /// Authors of the largest collaboration (capped at the number of researchers).
+    pub largest_byline: u64,
+    pub seed: u64,
+}
+
+impl Default for SyntheticSize {
+    fn default() -> Self {
+        Self {
+            researchers: 100_000,
+            works: 1_000_000,
+            topics: 4_500,
+            institutions: 10_000,
+            follows: 200_000,
+            prolific_works: 20_000,
+            largest_byline: 1_000,
+            seed: 42,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub researchers: u64,
+    pub works: u64,
+    pub authorships: u64,
+    pub follows: u64,
+    pub elapsed: Duration,
+}
+
+/// Topics per field: co-authors mostly share a field, works take topics
+/// from their field, which is what clusters the graph.
+const TOPICS_PER_FIELD: u64 = 15;
+const BATCH: u64 = 20_000;
+
+const FIRST: &[&str] = &[
+    "Ada", "Alan", "Alice", "Amir", "Ana", "Anna", "Bruno", "Carla", "Chen", "Clara", "Daniel", "David", "Elena",
+    "Emma", "Farah", "Felix", "Grace", "Hana", "Hugo", "Ines", "Ivan", "Jana", "Jin", "Jonas", "Julia", "Karim",
+    "Kenji", "Lara", "Lena", "Leo", "Lucas", "Maria", "Marta", "Mei", "Mila", "Nadia", "Nikos", "Nora", "Omar",
+    "Paula", "Pedro", "Priya", "Rafael", "Rosa", "Sara", "Sofia", "Tariq", "Theo", "Uma", "Vera", "Wei", "Yara",
+    "Yuki", "Zoe",
+];
+const LAST: &[&str] = &[
+    "Abe",
+    "Alvarez",
+    "Bauer",
+    "Becker",
+    "Bianchi",
+    "Brown",
+    "Castro",
+    "Chen",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Gupta",
+    "Haddad",
+    "Hansen",
+    "Ito",
+    "Jensen",
+    "Kim",
+    "Kowalski",
+    "Kumar",
+    "Lambert",
+    "Lee",
+    "Lopez",
+    "Martin",
+    "Meyer",
+    "Moreau",
+    "Murphy",
+    "Nakamura",
+    "Novak",
+    "Okafor",
+    "Olsen",
+    "Park",
+    "Petrov",
+    "Rossi",
+    "Sato",
+    "Schmidt",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Tanaka",
+    "Wang",
+    "Weber",
+    "Wong",
+    "Yamamoto",
+    "Zhang",
+    "Zimmermann",
+];
+const WORDS: &[&str] = &[
+    "learning",
+    "network",
+    "quantum",
+    "protein",
+    "graph",
+    "inference",
+    "stochastic",
+    "dynamics",
+    "optimal",
+    "robust",
+    "neural",
+    "model",
+    "spectral",
+    "bayesian",
+    "sparse",
+    "kernel",
+    "manifold",
+    "entropy",
+    "signal",
+    "control",
+    "climate",
+    "galaxy",
+    "cell",
+    "gene",
+    "material",
+    "catalyst",
+    "polymer",
+    "fluid",
+    "turbulence",
+    "lattice",
+    "algorithm",
+    "complexity",
+    "random",
+    "matrix",
+    "field",
+    "theory",
+    "estimation",
+    "sampling",
+    "diffusion",
+    "transport",
+    "energy",
+    "battery",
+    "vision",
+    "language",
+    "speech",
+    "privacy",
+    "security",
+    "market",
+    "policy",
+    "health",
+    "cancer",
+    "immune",
+    "brain",
+    "memory",
+    "ecology",
+    "ocean",
+    "soil",
+    "crystal",
+    "magnetic",
+    "optical",
+];
+const COUNTRIES: &[&str] = &["US", "GB", "DE", "FR", "IT", "CH", "CN", "JP", "IN", "BR", "CA", "NL", "ES", "SE", "KR"];
+const KINDS: &[(&str, f64)] = &[
+    ("ARTICLE", 0.55),
+    ("PREPRINT", 0.25),
+    ("PROCEEDINGS", 0.10),
+    ("CHAPTER", 0.03),
+    ("BOOK", 0.02),
+    ("THESIS", 0.02),
+    ("DATASET", 0.02),
+    ("OTHER", 0.01),
+];
+
+fn words(rng: &mut StdRng, field: u64, n: usize) -> String {
+    // Half the words come from the field's own slice of the vocabulary.
+    let base = (field as usize * 7) % WORDS.len();
+    (0..n)
+        .map(|_| {
+            if rng.random_bool(0.5) {
+                WORDS[(base + rng.random_range(0..8)) % WORDS.len()]
+            } else {
+                WORDS[rng.random_range(0..WORDS.len())]
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Pareto(1, alpha): heavy-tailed, at least 1.
+fn pareto(rng: &mut StdRng, alpha: f64) -> f64 {
+    let u: f64 = rng.random_range(f64::EPSILON..1.0);
+    u.powf(-1.0 / alpha)
+}
+
+/// Researchers of one field with cumulative productivity weights, for
+/// drawing authors in proportion to how much they publish.
+struct Field {
+    members: Vec<u64>,
+    cumulative: Vec<f64>,
+}
+
+impl Field {
+    fn draw(&self, rng: &mut StdRng) -> u64 {
+        let total = self.cumulative.last().copied().unwrap_or(0.0);
+        let x = rng.random_range(0.0..total.max(f64::MIN_POSITIVE));
+        let i = self.cumulative.partition_point(|c| *c <= x).min(self.members.len() - 1);
+        self.members[i]
+    }
+}
+
+struct Progress(ProgressBar);
+
+impl Progress {
+    fn new(enabled: bool, total: u64, what: &str) -> Self {
+        let bar = if enabled { ProgressBar::new(total) } else { ProgressBar::hidden() };
+        if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what.to_owned());
+        Self(bar)
+    }
+}
+
+/// Loads a synthetic catalogue into an empty database.
+pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: bool) -> AppResult<Report> {
+    let started = Instant::now();
+    if !super::demo::catalogue_is_empty(db).await? {
+        return Err(AppError::Conflict("the catalogue is not empty: seed synthetic data into a fresh database".into()));
+    }
+    if size.researchers < 2 || size.works < 2 || size.topics < 1 || size.institutions < 1 {
+        return Err(AppError::bad_input("sizes must be at least 2 researchers, 2 works, 1 topic and 1 institution"));
+    }
+    let writer = BulkWriter::new(db)?;
+    if let BulkWriter::Sqlite(_) = writer {
+        writer.execute("PRAGMA synchronous = OFF").await?;
+    }
+    let rebuild = writer.set_aside_indexes().await?;
+    let mut rng = StdRng::seed_from_u64(size.seed);
+    let fields = size.topics.div_ceil(TOPICS_PER_FIELD);
+
+    // Institutions and topics.
+    let institutions: Vec<Vec<Cell>> = (1..=size.institutions)
+        .map(|id| {
+            vec![
+                Cell::Int(id as i64),
+                Cell::Text(format!("Institute of {} {id}", WORDS[id as usize % WORDS.len()])),
+                Cell::Text(COUNTRIES[id as usize % COUNTRIES.len()].to_owned()),
+            ]
+        })
+        .collect();
+    writer.write("institutions", &["id", "name", "country"], &institutions).await?;
+    let topics: Vec<Vec<Cell>> = (1..=size.topics)
+        .map(|id| {
+            let field = (id - 1) / TOPICS_PER_FIELD;
+            Cell::Int(id as i64);
+            vec![
+                Cell::Int(id as i64),
+                Cell::Text(format!(
+                    "{} {} {id}",
+                    WORDS[field as usize % WORDS.len()],
+                    WORDS[id as usize % WORDS.len()]
+                )),
+            ]
+        })
+        .collect();
+    writer.write("topics", &["id", "name"], &topics).await?;
+
+    // Researchers: a field, an institution (a few are large) and a
+    // heavy-tailed productivity; researcher 1 is the most prolific.
+    let mut field_members: Vec<Field> =
+        (0..fields).map(|_| Field { members: Vec::new(), cumulative: Vec::new() }).collect();
+    let mut institution_of = vec![0u64; size.researchers as usize + 1];
+    let mut field_of = vec![0u64; size.researchers as usize + 1];
+    let progress = Progress::new(show_progress, size.researchers, "researchers");
+    let mut batch = Vec::with_capacity(BATCH as usize);
+    for id in 1..=size.researchers {
+        let field = rng.random_range(0..fields);
+        let institution = ((pareto(&mut rng, 1.2) as u64).min(size.institutions) + id * 7) % size.institutions + 1;
+        let weight = pareto(&mut rng, 1.6);
+        field_of[id as usize] = field;
+        institution_of[id as usize] = institution;
+        let members = &mut field_members[field as usize];
+        let previous = members.cumulative.last().copied().unwrap_or(0.0);
+        members.members.push(id);
+        members.cumulative.push(previous + weight);
+        let first = FIRST[rng.random_range(0..FIRST.len())];
+        let last = LAST[rng.random_range(0..LAST.len())];
+        batch.push(vec![
+            Cell::Int(id as i64),
+            Cell::Text(format!("{}-{}-{id}", first.to_lowercase(), last.to_lowercase())),
+            Cell::Text(format!("{first} {last}")),
+            Cell::Bool(rng.random_bool(0.2)),
+            Cell::Int(institution as i64),
+            Cell::Int(0),
+            Cell::Int(0),
+            Cell::Now,
+        ]);
+        if batch.len() as u64 == BATCH || id == size.researchers {
+            writer
+                .write(
+                    "researchers",
+                    &[
+                        "id",
+                        "slug",
+                        "display_name",
+                        "open_to_collaborate",
+                        "affiliation_id",
+                        "works_count",
+                        "followers_count",
+                        "created_at",
+                    ],
+                    &batch,
+                )
+                .await?;
+            progress.0.inc(batch.len() as u64);
+            batch.clear();
+        }
+    }
+    progress.0.finish();
+    let mut by_institution: Vec<Vec<u64>> = vec![Vec::new(); size.institutions as usize + 1];
+    for id in 1..=size.researchers {
+        by_institution[institution_of[id as usize] as usize].push(id);
+    }
+
+    // Works with their bylines and topics.
+    let prolific = size.prolific_works.min(size.works);
+    let largest = size.largest_byline.min(size.researchers);
+    let progress = Progress::new(show_progress, size.works, "works");
+    let (mut works, mut bylines, mut links) = (Vec::new(), Vec::new(), Vec::new());
+    let mut authorships = 0u64;
+    for id in 1..=size.works {
+        let lead = field_members[rng.random_range(0..fields) as usize].draw_nonempty(&mut rng, &field_members);
+        let field = field_of[lead as usize];
+        let mut authors = vec![lead];
+        let wanted = if id == 2 { largest as usize } else { (pareto(&mut rng, 1.9) * 2.0) as usize };
+        let mut attempts = 0;
+        while authors.len() < wanted.min(size.researchers as usize) && attempts < wanted * 4 + 8 {
+            attempts += 1;
+            let candidate = if id == 2 {
+                rng.random_range(1..=size.researchers)
+            } else if rng.random_bool(0.3) {
+                let colleagues = &by_institution[institution_of[lead as usize] as usize];
+                colleagues[rng.random_range(0..colleagues.len())]
+            } else {
+                field_members[field as usize].draw(&mut rng)
+            };
+            if !authors.contains(&candidate) {
+                authors.push(candidate);
+            }
+        }
+        if id <= prolific && !authors.contains(&1) {
+            authors.insert(rng.random_range(0..=authors.len().min(3)), 1);
+        }
+        let year = 2026 - ((-(rng.random_range(f64::EPSILON..1.0f64)).ln() * 9.0) as i64).min(36);
+        let kind = {
+            let mut x: f64 = rng.random();
+            KINDS.iter().find(|(_, p)| {
+                x -= p;
+                x < 0.0
+            })
+        }
+        .map_or("OTHER", |(k, _)| k);
+        let title_len = rng.random_range(5..11);
+        let title = words(&mut rng, field, title_len);
+        let summary = words(&mut rng, field, 24);
+        works.push(vec![
+            Cell::Int(id as i64),
+            Cell::Text(format!("{}{}", title[..1].to_uppercase(), &title[1..])),
+            Cell::Text(format!("We study {summary}.")),
+            Cell::Text(kind.to_owned()),
+            Cell::Int(year),
+            if rng.random_bool(0.9) {
+                Cell::Text(format!("Journal of {} {}", WORDS[field as usize % WORDS.len()], field % 40))
+            } else {
+                Cell::Null
+            },
+            Cell::Int((pareto(&mut rng, 1.3) - 1.0).min(100_000.0) as i64),
+            Cell::Now,
+        ]);
+        for (position, author) in authors.iter().enumerate() {
+            bylines.push(vec![Cell::Int(id as i64), Cell::Int(*author as i64), Cell::Int(position as i64 + 1)]);
+        }
+        authorships += authors.len() as u64;
+        let first_topic = field * TOPICS_PER_FIELD + 1;
+        let topic_count = rng.random_range(1..=3u64);
+        let mut chosen: Vec<u64> = Vec::new();
+        for _ in 0..topic_count {
+            let topic = (first_topic + rng.random_range(0..TOPICS_PER_FIELD)).min(size.topics);
+            if !chosen.contains(&topic) {
+                chosen.push(topic);
+                links.push(vec![Cell::Int(id as i64), Cell::Int(topic as i64)]);
+            }
+        }
+        if works.len() as u64 == BATCH || id == size.works {
+            writer
+                .write(
+                    "works",
+                    &["id", "title", "abstract", "kind", "year", "venue", "cited_by_count", "created_at"],
+                    &works,
+                )
+                .await?;
+            writer.write("authorships", &["work_id", "researcher_id", "position"], &bylines).await?;
+            writer.write("work_topics", &["work_id", "topic_id"], &links).await?;
+            progress.0.inc(works.len() as u64);
+            works.clear();
+            bylines.clear();
+            links.clear();
+        }
+    }
+    progress.0.finish();
+
+    // Synthetic users follow researchers, popular ones more often.
+    let users = (size.follows / 10).max(1);
+    let user_rows: Vec<Vec<Cell>> = (1..=users)
+        .map(|id| vec![Cell::Int(id as i64), Cell::Text(format!("synthetic-user-{id}")), Cell::Now])
+        .collect();
+    writer.write("users", &["id", "subject", "created_at"], &user_rows).await?;
+    let mut follows = std::collections::HashSet::new();
+    let mut attempts = 0;
+    while (follows.len() as u64) < size.follows && attempts < size.follows * 3 {
+        attempts += 1;
+        let user = rng.random_range(1..=users);
+        let researcher = field_members[rng.random_range(0..fields) as usize].draw_nonempty(&mut rng, &field_members);
+        follows.insert((user, researcher));
+    }
+    let mut follow_rows: Vec<(u64, u64)> = follows.into_iter().collect();
+    follow_rows.sort_unstable();
+    let follow_cells: Vec<Vec<Cell>> =
+        follow_rows.iter().map(|(u, r)| vec![Cell::Int(*u as i64), Cell::Int(*r as i64), Cell::Now]).collect();
+    for chunk in follow_cells.chunks(BATCH as usize) {
+        writer.write("follows", &["user_id", "researcher_id", "created_at"], chunk).await?;
+    }
+
+    // The indexes set aside, then the counters, from grouped counts.
+    let finishing = Progress::new(show_progress, rebuild.len() as u64 + 2, "indexes");
+    for sql in &rebuild {
+        writer.execute(sql).await?;
+        finishing.0.inc(1);
+    }
+    writer
+        .execute(
+            "UPDATE researchers SET works_count = c.n FROM (SELECT researcher_id, COUNT(*) AS n FROM authorships \
+             GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
+        )
+        .await?;
+    writer
+        .execute(
+            "UPDATE researchers SET followers_count = c.n FROM (SELECT researcher_id, COUNT(*) AS n FROM follows \
+             GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
+        )
+        .await?;
+    finishing.0.inc(2);
+    finishing.0.finish();
+    writer.reset_sequences(&["institutions", "topics", "researchers", "works", "users"]).await?;
+    if writer.is_postgres() {
+        writer.execute("ANALYZE").await?;
+    } else {
+        writer.execute("ANALYZE").await?;
+        writer.execute("PRAGMA synchronous = FULL").await?;
+    }
+    Ok(Report {
+        researchers: size.researchers,
+        works: size.works,
+        authorships,
+        follows: follow_rows.len() as u64,
+        elapsed: started.elapsed(),
+    })
+}
+
+impl Field {
+    /// Draws from this field, or from the next non-empty one.
+    fn draw_nonempty(&self, rng: &mut StdRng, all: &[Field]) -> u64 {
+        if !self.members.is_empty() {
+            return self.draw(rng);
+        }
+        all.iter().find(|f| !f.members.is_empty()).map_or(1, |f| f.draw(rng))
+    }
+}
