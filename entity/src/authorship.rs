@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub researcher_id: i64,
     pub position: i32,
+    /// The work's year (0 when unknown), kept beside the researcher for paging.
+    pub work_year: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,8 @@ pub struct Model {
     pub doi: Option<String>,
     pub arxiv_id: Option<String>,
     pub cited_by_count: i32,
+    /// Length of the byline.
+    pub authors_count: i32,
     pub created_at: DateTimeUtc,
 }
 

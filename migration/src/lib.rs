@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_catalogue;
 mod m20261125_000002_create_accounts;
 mod m20261125_000003_create_search;
+mod m20261125_000004_create_summaries;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_catalogue::Migration),
             Box::new(m20261125_000002_create_accounts::Migration),
             Box::new(m20261125_000003_create_search::Migration),
+            Box::new(m20261125_000004_create_summaries::Migration),
         ]
     }
 }

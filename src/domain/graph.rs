@@ -39,26 +39,20 @@ pub async fn collaborators(
     if min_shared_works < 1 {
         return Err(AppError::bad_input(format!("`minSharedWorks` must be at least 1, got {min_shared_works}")));
     }
-    let mut with = Sql::new(
-        "WITH pairs AS (SELECT b.researcher_id AS coauthor_id, COUNT(*) AS shared_works, \
-         MIN(w.year) AS first_year, MAX(w.year) AS last_year \
-         FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-         JOIN works w ON w.id = a.work_id WHERE a.researcher_id = ",
-    );
-    with.bind(researcher_id).push(" GROUP BY b.researcher_id)");
-    let mut from_where = Sql::new("FROM pairs p JOIN researchers r ON r.id = p.coauthor_id WHERE p.shared_works >= ");
-    from_where.bind(min_shared_works as i64);
+    let mut from_where =
+        Sql::new("FROM collaborations c JOIN researchers r ON r.id = c.coauthor_id WHERE c.researcher_id = ");
+    from_where.bind(researcher_id).push(" AND c.shared_works >= ").bind(min_shared_works);
     let listing = Listing {
-        with: Some(with),
+        with: None,
         columns: format!(
-            "{}, p.shared_works AS shared_works, p.first_year AS first_year, p.last_year AS last_year",
+            "{}, CAST(c.shared_works AS BIGINT) AS shared_works, c.first_year AS first_year, c.last_year AS last_year",
             super::researchers::COLUMNS
         ),
         from_where,
         id_expr: "r.id".to_owned(),
         // Ascending on minus the shared works: most shared first, then by name.
         sort: SortSpec {
-            keys: vec![("-p.shared_works".to_owned(), SortKind::Int), ("r.display_name".to_owned(), SortKind::Text)],
+            keys: vec![("-c.shared_works".to_owned(), SortKind::Int), ("r.display_name".to_owned(), SortKind::Text)],
             descending: false,
         },
     };
@@ -76,36 +70,37 @@ pub struct Similar {
 /// The `limit` researchers most similar to `researcher_id` by the cosine of
 /// their topic profiles (topic → works), best first, ties by id.
 ///
-/// Candidates are generated through shared topics in SQL, never by scanning
-/// every researcher; ranking is by `dot² / |b|²`, which orders like the
-/// cosine without needing `sqrt` in SQL. The cosine itself is finished here.
+/// Candidates are generated through shared topics in SQL from the
+/// `researcher_topics` summary, never by scanning every researcher: the top
+/// 200 researchers of each of the researcher's 25 main topics. Ranking is by
+/// `dot² / |b|²`, which orders like the cosine without `sqrt` in SQL; the
+/// cosine itself is finished here.
 pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, limit: u64) -> AppResult<Vec<Similar>> {
-    let mut sql = Sql::new(
-        "WITH mine AS (SELECT wt.topic_id AS topic_id, COUNT(*) AS c FROM authorships a \
-           JOIN work_topics wt ON wt.work_id = a.work_id WHERE a.researcher_id = ",
-    );
+    // Candidates: for each of the researcher's (at most 25) main topics, the
+    // 200 researchers with the most works on it; then exact cosines for those.
+    let mut sql =
+        Sql::new("WITH mine AS (SELECT topic_id, works_count AS c FROM researcher_topics WHERE researcher_id = ");
     sql.bind(researcher_id)
         .push(
-            " GROUP BY wt.topic_id), \
-         candidates AS (SELECT DISTINCT a.researcher_id AS researcher_id FROM mine m \
-           JOIN work_topics wt ON wt.topic_id = m.topic_id JOIN authorships a ON a.work_id = wt.work_id \
-           WHERE a.researcher_id <> ",
+            "), main AS (SELECT topic_id FROM mine ORDER BY c DESC, topic_id LIMIT 25), \
+         ranked AS (SELECT rt.researcher_id AS researcher_id, ROW_NUMBER() OVER (PARTITION BY rt.topic_id \
+           ORDER BY rt.works_count DESC, rt.researcher_id) AS place \
+           FROM main m JOIN researcher_topics rt ON rt.topic_id = m.topic_id), \
+         candidates AS (SELECT DISTINCT researcher_id FROM ranked WHERE place <= 200 AND researcher_id <> ",
         )
         .bind(researcher_id)
         .push(
             "), \
-         profiles AS (SELECT a.researcher_id AS researcher_id, wt.topic_id AS topic_id, COUNT(*) AS c \
-           FROM candidates k JOIN authorships a ON a.researcher_id = k.researcher_id \
-           JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id), \
          scores AS (SELECT p.researcher_id AS researcher_id, \
-           CAST(SUM(CASE WHEN m.c IS NULL THEN 0 ELSE p.c * m.c END) AS DOUBLE PRECISION) AS dot, \
-           CAST(SUM(p.c * p.c) AS DOUBLE PRECISION) AS norm2 \
-           FROM profiles p LEFT JOIN mine m ON m.topic_id = p.topic_id GROUP BY p.researcher_id) ",
+           CAST(SUM(CASE WHEN m.c IS NULL THEN 0 ELSE p.works_count * m.c END) AS DOUBLE PRECISION) AS dot, \
+           CAST(SUM(p.works_count * p.works_count) AS DOUBLE PRECISION) AS norm2 \
+           FROM candidates k JOIN researcher_topics p ON p.researcher_id = k.researcher_id \
+           LEFT JOIN mine m ON m.topic_id = p.topic_id GROUP BY p.researcher_id) ",
         )
         .push(&format!(
             "SELECT {}, s.dot AS dot, s.norm2 AS norm2, \
              (SELECT CAST(SUM(c * c) AS DOUBLE PRECISION) FROM mine) AS my_norm2 \
-             FROM scores s JOIN researchers r ON r.id = s.researcher_id \
+             FROM scores s JOIN researchers r ON r.id = s.researcher_id WHERE s.dot > 0 \
              ORDER BY s.dot * s.dot / s.norm2 DESC, r.id ASC LIMIT {limit}",
             super::researchers::COLUMNS
         ));

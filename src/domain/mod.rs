@@ -1,5 +1,6 @@
 //! The domain layer: the only code that talks SQL. One module per subject;
 //! functions take a connection and return plain data or an `AppError`.
+pub mod catalogue;
 pub mod claims;
 pub mod follows;
 pub mod graph;

@@ -121,10 +121,10 @@ pub fn validate(depth: Option<i32>, limit: Option<i32>) -> AppResult<(u8, usize)
 /// first, at most `cap` of them.
 async fn coauthor_pairs(db: &impl ConnectionTrait, ids: &[i64], cap: usize) -> AppResult<Vec<PairRow>> {
     let mut sql = Sql::new(
-        "SELECT x.researcher_id AS a, y.researcher_id AS b, COUNT(*) AS n FROM authorships x \
-         JOIN authorships y ON y.work_id = x.work_id AND y.researcher_id <> x.researcher_id WHERE x.researcher_id IN (",
+        "SELECT researcher_id AS a, coauthor_id AS b, CAST(shared_works AS BIGINT) AS n FROM collaborations \
+         WHERE researcher_id IN (",
     );
-    sql.bind_list(ids).push(&format!(") GROUP BY x.researcher_id, y.researcher_id ORDER BY n DESC, a, b LIMIT {cap}"));
+    sql.bind_list(ids).push(&format!(") ORDER BY shared_works DESC, researcher_id, coauthor_id LIMIT {cap}"));
     sql.fetch_models(db).await
 }
 
@@ -144,20 +144,15 @@ pub async fn research_graph(
         "SELECT w.id AS id, w.title AS title FROM authorships a JOIN works w ON w.id = a.work_id \
          WHERE a.researcher_id = ",
     );
-    works_sql.bind(researcher_id).push(&format!(
-        " ORDER BY (SELECT COUNT(*) FROM authorships x WHERE x.work_id = w.id) DESC, w.id LIMIT {limit}"
-    ));
+    works_sql.bind(researcher_id).push(&format!(" ORDER BY w.authors_count DESC, w.id LIMIT {limit}"));
     let works: Vec<WorkRow> = works_sql.fetch_models(db).await?;
 
     let mut coauthors_sql = Sql::new(
-        "SELECT r.id AS id, r.display_name AS display_name, r.affiliation_id AS affiliation_id, p.shared AS shared \
-         FROM (SELECT b.researcher_id AS id, COUNT(*) AS shared FROM authorships a \
-               JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-               WHERE a.researcher_id = ",
+        "SELECT r.id AS id, r.display_name AS display_name, r.affiliation_id AS affiliation_id, \
+         CAST(c.shared_works AS BIGINT) AS shared FROM collaborations c JOIN researchers r ON r.id = c.coauthor_id \
+         WHERE c.researcher_id = ",
     );
-    coauthors_sql.bind(researcher_id).push(&format!(
-        " GROUP BY b.researcher_id) p JOIN researchers r ON r.id = p.id ORDER BY p.shared DESC, r.id LIMIT {limit}"
-    ));
+    coauthors_sql.bind(researcher_id).push(&format!(" ORDER BY c.shared_works DESC, r.id LIMIT {limit}"));
     let coauthors: Vec<CoauthorRow> = coauthors_sql.fetch_models(db).await?;
 
     let mut labels: HashMap<NodeKey, String> = HashMap::new();

@@ -113,10 +113,7 @@ pub async fn list(
     from_where.push("WHERE 1 = 1");
     if let Some(topic_id) = filter.topic_id {
         from_where
-            .push(
-                " AND EXISTS (SELECT 1 FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id \
-                 WHERE a.researcher_id = r.id AND wt.topic_id = ",
-            )
+            .push(" AND EXISTS (SELECT 1 FROM researcher_topics rt WHERE rt.researcher_id = r.id AND rt.topic_id = ")
             .bind(topic_id)
             .push(")");
     }
@@ -172,12 +169,11 @@ pub struct TopicShare {
 /// Every topic of each researcher, most frequent first (then by name).
 pub async fn topic_profiles(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TopicShare>>> {
     let mut sql = Sql::new(
-        "SELECT a.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, COUNT(*) AS works_count \
-         FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id JOIN topics t ON t.id = wt.topic_id \
-         WHERE a.researcher_id IN (",
+        "SELECT rt.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, \
+         CAST(rt.works_count AS BIGINT) AS works_count FROM researcher_topics rt JOIN topics t ON t.id = rt.topic_id \
+         WHERE rt.researcher_id IN (",
     );
-    sql.bind_list(ids)
-        .push(") GROUP BY a.researcher_id, t.id, t.name ORDER BY a.researcher_id, works_count DESC, t.name, t.id");
+    sql.bind_list(ids).push(") ORDER BY rt.researcher_id, rt.works_count DESC, t.name, t.id");
     let rows: Vec<TopicShare> = sql.fetch_models(db).await?;
     Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
 }
@@ -192,13 +188,11 @@ pub struct CoauthorCounts {
 
 pub async fn coauthor_counts(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, CoauthorCounts>> {
     let mut sql = Sql::new(
-        "SELECT pairs.researcher_id AS researcher_id, COUNT(*) AS collaborators, \
-         CAST(SUM(CASE WHEN pairs.shared >= 2 THEN 1 ELSE 0 END) AS BIGINT) AS close_collaborators \
-         FROM (SELECT a.researcher_id AS researcher_id, b.researcher_id AS coauthor_id, COUNT(*) AS shared \
-               FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-               WHERE a.researcher_id IN (",
+        "SELECT researcher_id, COUNT(*) AS collaborators, \
+         CAST(SUM(CASE WHEN shared_works >= 2 THEN 1 ELSE 0 END) AS BIGINT) AS close_collaborators \
+         FROM collaborations WHERE researcher_id IN (",
     );
-    sql.bind_list(ids).push(") GROUP BY a.researcher_id, b.researcher_id) pairs GROUP BY pairs.researcher_id");
+    sql.bind_list(ids).push(") GROUP BY researcher_id");
     let rows: Vec<CoauthorCounts> = sql.fetch_models(db).await?;
     Ok(rows.into_iter().map(|c| (c.researcher_id, c)).collect())
 }

@@ -12,7 +12,7 @@ use super::sql::Sql;
 use crate::error::{AppError, AppResult};
 
 const COLUMNS: &str =
-    "w.id, w.title, w.abstract, w.kind, w.year, w.venue, w.doi, w.arxiv_id, w.cited_by_count, w.created_at";
+    "w.id, w.title, w.abstract, w.kind, w.year, w.venue, w.doi, w.arxiv_id, w.cited_by_count, w.authors_count, w.created_at";
 
 /// The kinds of work, as stored in `works.kind`.
 pub const KINDS: [&str; 8] = ["PREPRINT", "ARTICLE", "BOOK", "CHAPTER", "PROCEEDINGS", "DATASET", "THESIS", "OTHER"];
@@ -83,20 +83,22 @@ pub async fn list(
     }
     let terms = SearchTerms::parse(filter.search.as_deref())?;
     let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Works, t));
-    let mut from_where = Sql::new("FROM works w ");
+    // A researcher's works are read from their authorships first: the
+    // (researcher, year, work) index serves the year order and its keyset.
+    let mut from_where = match filter.researcher_id {
+        Some(_) => Sql::new("FROM authorships fa JOIN works w ON w.id = fa.work_id "),
+        None => Sql::new("FROM works w "),
+    };
     if with.is_some() {
         from_where.push("JOIN matches m ON m.id = w.id ");
-    }
-    if let Some(researcher_id) = filter.researcher_id {
-        from_where
-            .push("JOIN authorships fa ON fa.work_id = w.id AND fa.researcher_id = ")
-            .bind(researcher_id)
-            .push(" ");
     }
     if let Some(topic_id) = filter.topic_id {
         from_where.push("JOIN work_topics ft ON ft.work_id = w.id AND ft.topic_id = ").bind(topic_id).push(" ");
     }
     from_where.push("WHERE 1 = 1");
+    if let Some(researcher_id) = filter.researcher_id {
+        from_where.push(" AND fa.researcher_id = ").bind(researcher_id);
+    }
     if let Some(from) = filter.year_from {
         from_where.push(" AND w.year >= ").bind(from);
     }
@@ -106,8 +108,10 @@ pub async fn list(
     if let Some(kind) = filter.kind {
         from_where.push(" AND w.kind = ").bind(kind);
     }
+    let by_researcher = filter.researcher_id.is_some();
     let (expr, kind) = match order.field {
         // Works without a year sort as year 0 (first when ascending).
+        WorkOrderField::Year if by_researcher => ("fa.work_year", SortKind::Int),
         WorkOrderField::Year => ("COALESCE(w.year, 0)", SortKind::Int),
         WorkOrderField::Title => ("w.title", SortKind::Text),
         WorkOrderField::CitedByCount => ("w.cited_by_count", SortKind::Int),
@@ -118,7 +122,7 @@ pub async fn list(
         with,
         columns: COLUMNS.to_owned(),
         from_where,
-        id_expr: "w.id".to_owned(),
+        id_expr: if by_researcher { "fa.work_id" } else { "w.id" }.to_owned(),
         sort: SortSpec::by(expr, kind, order.descending),
     };
     listing.fetch(db, page).await

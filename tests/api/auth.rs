@@ -8,7 +8,7 @@ use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use scholargraph::auth::JwtAlgorithm;
 use serde_json::{json, Value};
 
-use crate::helpers::{error_code, spawn_app, spawn_with, token, TestApp, TEST_SECRET};
+use crate::helpers::{error_code, spawn_app, spawn_app_with, spawn_with, token, TestApp, TEST_SECRET};
 
 const VIEWER: &str = "{ viewer { id roles } }";
 
@@ -133,7 +133,7 @@ async fn es256_keys_come_from_a_jwks_document_by_kid() {
 
 #[tokio::test]
 async fn without_a_configured_key_every_token_is_refused() {
-    let app = spawn_with(|c| c.auth.jwt_secret = None).await;
+    let app = spawn_app_with(|c| c.auth.jwt_secret = None).await;
     assert_refused(&app, &format!("Bearer {}", token("alice", None, &[]))).await;
     let anonymous = app.graphql("{ researcher(slug: \"marc-mezard\") { slug } }", json!({})).await;
     assert_eq!(anonymous["data"]["researcher"]["slug"], "marc-mezard");

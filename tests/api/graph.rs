@@ -1,6 +1,7 @@
 //! The collaborator list, the research-graph explorer and similar researchers.
 use std::collections::{HashMap, HashSet};
 
+use scholargraph::domain::catalogue::{self, NewWork};
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
@@ -205,20 +206,29 @@ async fn similarity_fixture() -> TestApp {
     let app = spawn_with(|c| c.seed_demo_when_empty = false).await;
     let statements = [
         "INSERT INTO researchers (id, slug, display_name, open_to_collaborate, works_count, followers_count, created_at) VALUES \
-         (1, 'a', 'A', false, 3, 0, CURRENT_TIMESTAMP), (2, 'b', 'B', false, 3, 0, CURRENT_TIMESTAMP), \
-         (3, 'c', 'C', false, 1, 0, CURRENT_TIMESTAMP), (4, 'd', 'D', false, 1, 0, CURRENT_TIMESTAMP)",
+         (1, 'a', 'A', false, 0, 0, CURRENT_TIMESTAMP), (2, 'b', 'B', false, 0, 0, CURRENT_TIMESTAMP), \
+         (3, 'c', 'C', false, 0, 0, CURRENT_TIMESTAMP), (4, 'd', 'D', false, 0, 0, CURRENT_TIMESTAMP)",
         "INSERT INTO topics (id, name) VALUES (1, 'X'), (2, 'Y'), (3, 'Z')",
-        "INSERT INTO works (id, title, kind, cited_by_count, created_at) VALUES \
-         (1, 'w1', 'ARTICLE', 0, CURRENT_TIMESTAMP), (2, 'w2', 'ARTICLE', 0, CURRENT_TIMESTAMP), \
-         (3, 'w3', 'ARTICLE', 0, CURRENT_TIMESTAMP), (4, 'w4', 'ARTICLE', 0, CURRENT_TIMESTAMP), \
-         (5, 'w5', 'ARTICLE', 0, CURRENT_TIMESTAMP), (6, 'w6', 'ARTICLE', 0, CURRENT_TIMESTAMP), \
-         (7, 'w7', 'ARTICLE', 0, CURRENT_TIMESTAMP), (8, 'w8', 'ARTICLE', 0, CURRENT_TIMESTAMP)",
-        "INSERT INTO authorships (work_id, researcher_id, position) VALUES \
-         (1, 1, 1), (2, 1, 1), (3, 1, 1), (4, 2, 1), (5, 2, 1), (6, 2, 1), (7, 3, 1), (8, 4, 1)",
-        "INSERT INTO work_topics (work_id, topic_id) VALUES (1, 1), (2, 1), (3, 2), (4, 1), (5, 2), (6, 2), (7, 3), (8, 1)",
     ];
     for sql in statements {
         app.db.execute_unprepared(sql).await.expect("build the fixture");
+    }
+    // Works go in through the catalogue, which keeps the summaries in step.
+    let works: [(i64, i64); 8] = [(1, 1), (1, 1), (1, 2), (2, 1), (2, 2), (2, 2), (3, 3), (4, 1)];
+    for (i, (author, topic)) in works.into_iter().enumerate() {
+        let work = NewWork {
+            title: format!("w{}", i + 1),
+            summary: None,
+            kind: "ARTICLE".to_owned(),
+            year: Some(2020),
+            venue: None,
+            doi: None,
+            arxiv_id: None,
+            cited_by_count: 0,
+            authors: vec![author],
+            topics: vec![topic],
+        };
+        catalogue::add_work(&app.db, &work).await.expect("add a work");
     }
     app
 }

@@ -57,16 +57,14 @@ async fn fresh_database_url() -> (String, Option<PathBuf>) {
 
 /// The service over a fresh database holding the demo dataset.
 pub async fn spawn_app() -> TestApp {
-    let app = spawn_empty_app().await;
-    demo::seed(&app.db).await.expect("seed the demo dataset");
-    app
+    spawn_app_with(|_| {}).await
 }
 
-/// The service over a fresh database with the schema but no data (on
-/// SQLite the service seeds an empty catalogue itself, so tests that need an
-/// empty one use this and clear it).
-pub async fn spawn_empty_app() -> TestApp {
-    spawn_with(|_| {}).await
+/// The service, configured by `adjust`, over the demo dataset.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let app = spawn_with(adjust).await;
+    demo::seed(&app.db).await.expect("seed the demo dataset");
+    app
 }
 
 /// The HS256 secret the test apps accept tokens for.
@@ -79,6 +77,9 @@ pub fn token(sub: &str, orcid: Option<&str>, roles: &[&str]) -> String {
         .expect("sign a test token")
 }
 
+/// The service over a fresh database with the schema (on SQLite the service
+/// loads the demo into an empty catalogue unless `seed_demo_when_empty` is
+/// turned off; on PostgreSQL it never does).
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
     let (url, sqlite_file) = fresh_database_url().await;

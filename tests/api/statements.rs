@@ -3,17 +3,13 @@
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
-use scholargraph::domain::seed::demo;
-
-use crate::helpers::{spawn_with, TestApp};
+use crate::helpers::{spawn_app_with, TestApp};
 
 /// The service with a batch window wide enough for a debug build to gather
 /// every key of a 100-item page into one batch (release builds poll a page
 /// well within the default window; here the point is the query shape).
 async fn spawn_app() -> TestApp {
-    let app = spawn_with(|c| c.loader_delay_micros = 20_000).await;
-    demo::seed(&app.db).await.expect("seed the demo dataset");
-    app
+    spawn_app_with(|c| c.loader_delay_micros = 20_000).await
 }
 
 /// Runs one request alone and returns its data and the statements it ran.
@@ -42,8 +38,10 @@ async fn add_works(app: &TestApp) {
         "INSERT INTO work_topics (work_id, topic_id) \
          SELECT w.id, t.id FROM works w, topics t WHERE w.title LIKE 'Extra work %' AND t.name = 'Neural networks'",
         "UPDATE researchers SET works_count = (SELECT COUNT(*) FROM authorships a WHERE a.researcher_id = researchers.id)",
+        "UPDATE works SET authors_count = (SELECT COUNT(*) FROM authorships a WHERE a.work_id = works.id)",
+        "UPDATE authorships SET work_year = (SELECT COALESCE(w.year, 0) FROM works w WHERE w.id = authorships.work_id)",
     ];
-    for sql in statements {
+    for sql in statements.iter().chain(scholargraph::domain::catalogue::REBUILD_SUMMARIES) {
         db.execute_unprepared(sql).await.expect("add works");
     }
 }

@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use entity::{authorship, institution, researcher, topic, work, work_topic};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use entity::{institution, researcher, topic};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 use serde::Deserialize;
 
+use crate::domain::catalogue::{add_work_in, NewWork};
 use crate::error::{AppError, AppResult};
 
 const DATASET: &str = include_str!("demo.json");
@@ -126,47 +127,40 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Outcome> {
     }
 
     for w in &data.works {
-        let work_id = work::Entity::insert(work::ActiveModel {
-            title: Set(w.title.clone()),
-            r#abstract: Set(w.summary.clone()),
-            kind: Set(w.kind.clone()),
-            year: Set(w.year),
-            venue: Set(w.venue.clone()),
-            doi: Set(w.doi.clone()),
-            arxiv_id: Set(w.arxiv_id.clone()),
-            cited_by_count: Set(w.cited_by_count),
-            created_at: Set(now),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?
-        .last_insert_id;
-        let mut authorships = Vec::new();
-        for (i, slug) in w.authors.iter().enumerate() {
-            let researcher_id = *researcher_ids
-                .get(slug.as_str())
-                .ok_or_else(|| AppError::internal(format!("demo data: unknown author {slug}")))?;
-            authorships.push(authorship::ActiveModel {
-                work_id: Set(work_id),
-                researcher_id: Set(researcher_id),
-                position: Set(i as i32 + 1),
-            });
-        }
-        authorship::Entity::insert_many(authorships).exec(&txn).await?;
-        let mut links = Vec::new();
-        for name in &w.topics {
-            let topic_id = *topic_ids
-                .get(name.as_str())
-                .ok_or_else(|| AppError::internal(format!("demo data: unknown topic {name}")))?;
-            links.push(work_topic::ActiveModel { work_id: Set(work_id), topic_id: Set(topic_id) });
-        }
-        work_topic::Entity::insert_many(links).exec(&txn).await?;
+        let authors = w
+            .authors
+            .iter()
+            .map(|slug| {
+                researcher_ids
+                    .get(slug.as_str())
+                    .copied()
+                    .ok_or_else(|| AppError::internal(format!("demo data: unknown author {slug}")))
+            })
+            .collect::<AppResult<Vec<i64>>>()?;
+        let topics = w
+            .topics
+            .iter()
+            .map(|name| {
+                topic_ids
+                    .get(name.as_str())
+                    .copied()
+                    .ok_or_else(|| AppError::internal(format!("demo data: unknown topic {name}")))
+            })
+            .collect::<AppResult<Vec<i64>>>()?;
+        let work = NewWork {
+            title: w.title.clone(),
+            summary: w.summary.clone(),
+            kind: w.kind.clone(),
+            year: w.year,
+            venue: w.venue.clone(),
+            doi: w.doi.clone(),
+            arxiv_id: w.arxiv_id.clone(),
+            cited_by_count: w.cited_by_count,
+            authors,
+            topics,
+        };
+        add_work_in(&txn, &work).await?;
     }
-
-    txn.execute_unprepared(
-        "UPDATE researchers SET works_count = (SELECT COUNT(*) FROM authorships a WHERE a.researcher_id = researchers.id)",
-    )
-    .await?;
     txn.commit().await?;
     Ok(Outcome::Seeded { researchers: data.researchers.len(), works: data.works.len() })
 }

@@ -390,10 +390,16 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
                 Cell::Null
             },
             Cell::Int((pareto(&mut rng, 1.3) - 1.0).min(100_000.0) as i64),
+            Cell::Int(authors.len() as i64),
             Cell::Now,
         ]);
         for (position, author) in authors.iter().enumerate() {
-            bylines.push(vec![Cell::Int(id as i64), Cell::Int(*author as i64), Cell::Int(position as i64 + 1)]);
+            bylines.push(vec![
+                Cell::Int(id as i64),
+                Cell::Int(*author as i64),
+                Cell::Int(position as i64 + 1),
+                Cell::Int(year),
+            ]);
         }
         authorships += authors.len() as u64;
         let first_topic = field * TOPICS_PER_FIELD + 1;
@@ -410,11 +416,21 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
             writer
                 .write(
                     "works",
-                    &["id", "title", "abstract", "kind", "year", "venue", "cited_by_count", "created_at"],
+                    &[
+                        "id",
+                        "title",
+                        "abstract",
+                        "kind",
+                        "year",
+                        "venue",
+                        "cited_by_count",
+                        "authors_count",
+                        "created_at",
+                    ],
                     &works,
                 )
                 .await?;
-            writer.write("authorships", &["work_id", "researcher_id", "position"], &bylines).await?;
+            writer.write("authorships", &["work_id", "researcher_id", "position", "work_year"], &bylines).await?;
             writer.write("work_topics", &["work_id", "topic_id"], &links).await?;
             progress.0.inc(works.len() as u64);
             works.clear();
@@ -446,12 +462,12 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
         writer.write("follows", &["user_id", "researcher_id", "created_at"], chunk).await?;
     }
 
-    // The indexes set aside, then the counters, from grouped counts.
-    let finishing = Progress::new(show_progress, rebuild.len() as u64 + 2, "indexes");
-    for sql in &rebuild {
-        writer.execute(sql).await?;
-        finishing.0.inc(1);
-    }
+    // Counters and summaries from grouped counts, then the indexes set aside.
+    let finishing = Progress::new(
+        show_progress,
+        rebuild.len() as u64 + 2 + crate::domain::catalogue::REBUILD_SUMMARIES.len() as u64,
+        "indexes",
+    );
     writer
         .execute(
             "UPDATE researchers SET works_count = c.n FROM (SELECT researcher_id, COUNT(*) AS n FROM authorships \
@@ -465,6 +481,16 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
         )
         .await?;
     finishing.0.inc(2);
+    finishing.0.set_message("summaries");
+    for sql in crate::domain::catalogue::REBUILD_SUMMARIES {
+        writer.execute(sql).await?;
+        finishing.0.inc(1);
+    }
+    finishing.0.set_message("indexes");
+    for sql in &rebuild {
+        writer.execute(sql).await?;
+        finishing.0.inc(1);
+    }
     finishing.0.finish();
     writer.reset_sequences(&["institutions", "topics", "researchers", "works", "users"]).await?;
     if writer.is_postgres() {
