@@ -13,3 +13,4 @@ mod pagination;
 mod profile;
 mod schema;
 mod statements;
+mod summaries;

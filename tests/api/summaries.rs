@@ -1,0 +1,147 @@
+//! Counters and summary tables agree with a recount from the base tables
+//! after a mix of follows, unfollows, claims and newly added works.
+use futures_util::future::join_all;
+use scholargraph::domain::catalogue::{self, NewWork};
+use scholargraph::error::AppError;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+use crate::helpers::{spawn_app, token, TestApp};
+
+/// Each pair is a summary and its recount; they must hold the same rows.
+const CHECKS: &[(&str, &str, &str)] = &[
+    (
+        "works_count",
+        "SELECT id, works_count FROM researchers",
+        "SELECT r.id, (SELECT COUNT(*) FROM authorships a WHERE a.researcher_id = r.id) FROM researchers r",
+    ),
+    (
+        "followers_count",
+        "SELECT id, followers_count FROM researchers",
+        "SELECT r.id, (SELECT COUNT(*) FROM follows f WHERE f.researcher_id = r.id) FROM researchers r",
+    ),
+    (
+        "authors_count",
+        "SELECT id, authors_count FROM works",
+        "SELECT w.id, (SELECT COUNT(*) FROM authorships a WHERE a.work_id = w.id) FROM works w",
+    ),
+    (
+        "work_year",
+        "SELECT work_id, researcher_id, work_year FROM authorships",
+        "SELECT a.work_id, a.researcher_id, COALESCE(w.year, 0) FROM authorships a JOIN works w ON w.id = a.work_id",
+    ),
+    (
+        "collaborations",
+        "SELECT researcher_id, coauthor_id, shared_works, first_year, last_year FROM collaborations",
+        "SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year) FROM authorships a \
+         JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
+         JOIN works w ON w.id = a.work_id GROUP BY a.researcher_id, b.researcher_id",
+    ),
+    (
+        "researcher_topics",
+        "SELECT researcher_id, topic_id, works_count FROM researcher_topics",
+        "SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
+         JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",
+    ),
+];
+
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    let statement = Statement::from_string(app.db.get_database_backend(), sql.to_owned());
+    let row = app.db.query_one_raw(statement).await.expect("query").expect("one row");
+    row.try_get::<i64>("", "n").expect("n")
+}
+
+async fn assert_summaries_agree(app: &TestApp) {
+    for (name, summary, recount) in CHECKS {
+        let missing = count(app, &format!("SELECT COUNT(*) AS n FROM ({recount} EXCEPT {summary}) diff")).await;
+        let extra = count(app, &format!("SELECT COUNT(*) AS n FROM ({summary} EXCEPT {recount}) diff")).await;
+        assert_eq!((missing, extra), (0, 0), "{name}: rows missing from / extra in the summary");
+    }
+}
+
+async fn id_of(app: &TestApp, table: &str, column: &str, value: &str) -> i64 {
+    count(app, &format!("SELECT id AS n FROM {table} WHERE {column} = '{value}'")).await
+}
+
+fn work(title: &str, year: Option<i32>, authors: Vec<i64>, topics: Vec<i64>) -> NewWork {
+    NewWork {
+        title: title.to_owned(),
+        summary: Some("A new work.".to_owned()),
+        kind: "ARTICLE".to_owned(),
+        year,
+        venue: Some("Journal".to_owned()),
+        doi: None,
+        arxiv_id: None,
+        cited_by_count: 3,
+        authors,
+        topics,
+    }
+}
+
+#[tokio::test]
+async fn summaries_match_a_recount_after_follows_claims_and_new_works() {
+    let app = spawn_app().await;
+    assert_summaries_agree(&app).await;
+
+    let marc = id_of(&app, "researchers", "slug", "marc-mezard").await;
+    let lenka = id_of(&app, "researchers", "slug", "lenka-zdeborova").await;
+    let riccardo = id_of(&app, "researchers", "slug", "riccardo-zecchina").await;
+    let bruno = id_of(&app, "researchers", "slug", "bruno-loureiro").await;
+    let physics = id_of(&app, "topics", "name", "Statistical physics").await;
+    let matrices = id_of(&app, "topics", "name", "Matrix factorization").await;
+
+    // Follows and unfollows by several users, some of them concurrent.
+    let global = |id: i64| scholargraph::graphql::ids::encode(scholargraph::graphql::ids::NodeType::Researcher, id).0;
+    let users: Vec<String> = (0..6).map(|i| token(&format!("reader-{i}"), None, &[])).collect();
+    join_all(
+        users
+            .iter()
+            .map(|t| app.operation_as(t, "mutations.graphql", "Follow", json!({ "researcherId": global(marc) }))),
+    )
+    .await;
+    join_all(
+        users[..3]
+            .iter()
+            .map(|t| app.operation_as(t, "mutations.graphql", "Unfollow", json!({ "researcherId": global(marc) }))),
+    )
+    .await;
+    app.operation_as(&users[0], "mutations.graphql", "Follow", json!({ "researcherId": global(lenka) })).await;
+    app.operation_as(&users[1], "mutations.graphql", "Claim", json!({ "researcherId": global(bruno) })).await;
+
+    // New works: a new pair (Riccardo–Lenka), a repeated pair, a work with no year.
+    catalogue::add_work(
+        &app.db,
+        &work("Replicas revisited", Some(2026), vec![riccardo, lenka, marc], vec![physics, matrices]),
+    )
+    .await
+    .expect("add work");
+    catalogue::add_work(&app.db, &work("Older notes", Some(2001), vec![marc, bruno], vec![matrices]))
+        .await
+        .expect("add work");
+    catalogue::add_work(&app.db, &work("Undated", None, vec![bruno, lenka], vec![])).await.expect("add work");
+    assert_summaries_agree(&app).await;
+
+    let profile = app.operation_data("profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard" })).await;
+    let counts = &profile["researcher"]["counts"];
+    assert_eq!(counts["works"], 8);
+    assert_eq!(counts["followers"], 3);
+    assert_eq!(counts["collaborators"], 14, "Riccardo and Bruno were co-authors already");
+    assert_eq!(counts["closeCollaborators"], 5, "Riccardo now shares two works, and joins the four");
+    assert_eq!(profile["researcher"]["works"]["edges"][0]["node"]["title"], "Replicas revisited");
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_no_trace() {
+    let app = spawn_app().await;
+    let marc = id_of(&app, "researchers", "slug", "marc-mezard").await;
+    let before = count(&app, "SELECT COUNT(*) AS n FROM works").await;
+    // An unknown author fails after the work and its byline were written:
+    // the whole transaction must roll back.
+    let result = catalogue::add_work(&app.db, &work("Ghost", Some(2020), vec![marc, 999_999], vec![])).await;
+    assert!(result.is_err());
+    let mut duplicate = work("Copy", Some(2020), vec![marc], vec![]);
+    duplicate.arxiv_id = Some("1701.06981".to_owned());
+    assert!(matches!(catalogue::add_work(&app.db, &duplicate).await, Err(AppError::Conflict(_))));
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM works").await, before);
+    assert_summaries_agree(&app).await;
+}
