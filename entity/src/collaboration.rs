@@ -11,6 +11,8 @@ pub struct Model {
     pub shared_works: i32,
     pub first_year: Option<i32>,
     pub last_year: Option<i32>,
+    /// The co-author's display name, for ordering the list by index.
+    pub coauthor_name: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ mod m20261125_000001_create_catalogue;
 mod m20261125_000002_create_accounts;
 mod m20261125_000003_create_search;
 mod m20261125_000004_create_summaries;
+mod m20261125_000005_collaborator_order;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_accounts::Migration),
             Box::new(m20261125_000003_create_search::Migration),
             Box::new(m20261125_000004_create_summaries::Migration),
+            Box::new(m20261125_000005_collaborator_order::Migration),
         ]
     }
 }

@@ -113,10 +113,10 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
     // Both directions of every co-author pair; first and last year ignore
     // works without a year.
     let mut pairs = Sql::new(
-        "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year) \
-         SELECT a.researcher_id, b.researcher_id, 1, w.year, w.year FROM authorships a \
+        "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_name) \
+         SELECT a.researcher_id, b.researcher_id, 1, w.year, w.year, r.display_name FROM authorships a \
          JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-         JOIN works w ON w.id = a.work_id WHERE a.work_id = ",
+         JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = b.researcher_id WHERE a.work_id = ",
     );
     pairs.bind(work_id).push(
         " ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET shared_works = collaborations.shared_works + 1, \
@@ -135,10 +135,13 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
 pub const REBUILD_SUMMARIES: &[&str] = &[
     "DELETE FROM collaborations",
     "DELETE FROM researcher_topics",
-    "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year) \
-     SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year) FROM authorships a \
-     JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-     JOIN works w ON w.id = a.work_id GROUP BY a.researcher_id, b.researcher_id",
+    "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_name) \
+     SELECT p.researcher_id, p.coauthor_id, p.shared_works, p.first_year, p.last_year, r.display_name \
+     FROM (SELECT a.researcher_id AS researcher_id, b.researcher_id AS coauthor_id, COUNT(*) AS shared_works, \
+           MIN(w.year) AS first_year, MAX(w.year) AS last_year FROM authorships a \
+           JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
+           JOIN works w ON w.id = a.work_id GROUP BY a.researcher_id, b.researcher_id) p \
+     JOIN researchers r ON r.id = p.coauthor_id",
     "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
      SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
      JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",

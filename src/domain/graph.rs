@@ -49,10 +49,11 @@ pub async fn collaborators(
             super::researchers::COLUMNS
         ),
         from_where,
-        id_expr: "r.id".to_owned(),
-        // Ascending on minus the shared works: most shared first, then by name.
+        id_expr: "c.coauthor_id".to_owned(),
+        // Ascending on minus the shared works: most shared first, then by name
+        // (the `ix_collaborations_order` index, read in order).
         sort: SortSpec {
-            keys: vec![("-c.shared_works".to_owned(), SortKind::Int), ("r.display_name".to_owned(), SortKind::Text)],
+            keys: vec![("-c.shared_works".to_owned(), SortKind::Int), ("c.coauthor_name".to_owned(), SortKind::Text)],
             descending: false,
         },
     };

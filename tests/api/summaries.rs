@@ -38,6 +38,11 @@ const CHECKS: &[(&str, &str, &str)] = &[
          JOIN works w ON w.id = a.work_id GROUP BY a.researcher_id, b.researcher_id",
     ),
     (
+        "collaboration names",
+        "SELECT researcher_id, coauthor_id, coauthor_name FROM collaborations",
+        "SELECT c.researcher_id, c.coauthor_id, r.display_name FROM collaborations c JOIN researchers r ON r.id = c.coauthor_id",
+    ),
+    (
         "researcher_topics",
         "SELECT researcher_id, topic_id, works_count FROM researcher_topics",
         "SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
