@@ -1,6 +1,7 @@
 //! HTTP wiring: routes, request logging and limits.
 mod graphql;
 mod health;
+mod metrics;
 
 use axum::response::Redirect;
 use axum::routing::get;
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .route_service("/graphql/ws", async_graphql_axum::GraphQLSubscription::new(state.schema.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))

@@ -267,7 +267,6 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
     let topics: Vec<Vec<Cell>> = (1..=size.topics)
         .map(|id| {
             let field = (id - 1) / TOPICS_PER_FIELD;
-            Cell::Int(id as i64);
             vec![
                 Cell::Int(id as i64),
                 Cell::Text(format!(

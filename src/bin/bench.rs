@@ -1,0 +1,194 @@
+//! Load benchmark for the scholargraph GraphQL API.
+//!
+//! Starts `scholargraph serve` as a child process over an existing database,
+//! drives the frontend's operations over HTTP at a fixed concurrency, and
+//! prints throughput, latency percentiles, errors, SQL statements per request
+//! and the server's peak memory. It also measures a "floor": the profile
+//! page's data as one hand-written SQL statement, without GraphQL.
+//!
+//! ```sh
+//! cargo build --release
+//! ./target/release/bench --database-url "sqlite://data/scholargraph.db?mode=rwc"
+//! ```
+//!
+//! See BENCHMARKS.md.
+#[path = "bench/dataset.rs"]
+mod dataset;
+#[path = "bench/floor.rs"]
+mod floor;
+#[path = "bench/load.rs"]
+mod load;
+#[path = "bench/ops.rs"]
+mod ops;
+#[path = "bench/report.rs"]
+mod report;
+#[path = "bench/server.rs"]
+mod server;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use clap::Parser;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::report::{Row, Table};
+
+#[derive(Debug, Parser)]
+#[command(name = "bench", about = "Load-test the scholargraph GraphQL API against an existing database")]
+struct Args {
+    /// Database to benchmark (it must already hold data: `scholargraph seed demo|synthetic`).
+    #[arg(long, env = "DATABASE_URL", default_value = scholargraph::config::DEFAULT_DATABASE_URL)]
+    database_url: String,
+
+    /// Concurrent client workers; also the server's and the floor's connection pool size.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    concurrency: u32,
+
+    /// Measured seconds per operation.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+    duration: u64,
+
+    /// Unmeasured warm-up seconds before each operation.
+    #[arg(long, default_value_t = 3)]
+    warmup: u64,
+
+    /// The server binary [default: `scholargraph` next to this binary; run `cargo build --release` first].
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+
+    /// Run only these operations (comma-separated; `floor` is the hand-written SQL baseline).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+
+    /// Port the server listens on [default: a free one].
+    #[arg(long)]
+    port: Option<u16>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    // Dropping `run` (on ctrl-c) drops the server handle, which kills the child.
+    let outcome = tokio::select! {
+        outcome = run(args) => outcome,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<()> {
+    let selected = select_operations(&args.only)?;
+    let wants = |name: &str| selected.iter().any(|s| s == name);
+    let server_bin = match &args.server_bin {
+        Some(path) => path.clone(),
+        None => std::env::current_exe().context("locating the bench binary")?.with_file_name("scholargraph"),
+    };
+    let port = match args.port {
+        Some(port) => port,
+        None => server::free_port()?,
+    };
+    let warmup = Duration::from_secs(args.warmup);
+    let duration = Duration::from_secs(args.duration);
+
+    // The server migrates the database at start, so it goes first.
+    let mut server = server::Server::spawn(&server_bin, &args.database_url, port, args.concurrency)?;
+    let client = load::http_client(args.concurrency)?;
+    server.wait_ready(&client, Duration::from_secs(120)).await?;
+    let memory = server::MemorySampler::start(server.pid());
+
+    let db = connect(&args.database_url, 2).await?;
+    let data = dataset::Dataset::load(&db).await?;
+    db.close().await.context("closing the set-up connection")?;
+
+    report::print_header(&report::Header {
+        database_url: &args.database_url,
+        data: &data,
+        concurrency: args.concurrency,
+        duration,
+        warmup,
+        server_bin: &server_bin,
+        server_log: server.log_path(),
+        port,
+    });
+
+    let mut table = Table::new();
+    table.print_head();
+    let graphql = Arc::new(load::Endpoint::new(client.clone(), server.base_url()));
+    let mut profile_row: Option<Row> = None;
+    for name in ops::OPERATIONS.iter().copied().filter(|name| wants(name)) {
+        let plan = ops::plan(name, &data, &graphql).await;
+        let row = match plan {
+            ops::Plan::Skip(reason) => Row::skipped(name, reason),
+            ops::Plan::Run(workload) => {
+                let request = Arc::new(load::GraphqlRequest::new(graphql.clone(), workload));
+                load::drive(request.clone(), args.concurrency, warmup).await;
+                let before = graphql.sql_statements().await;
+                let sample = load::drive(request, args.concurrency, duration).await;
+                let after = graphql.sql_statements().await;
+                let sql = match (before, after) {
+                    (Some(before), Some(after)) => Some(after.saturating_sub(before)),
+                    _ => None,
+                };
+                Row::measured(name, sample, sql)
+            }
+        };
+        table.print_row(&row);
+        if name == "profile" {
+            profile_row = Some(row.clone());
+        }
+        table.push(row);
+        if let Some(status) = server.exited()? {
+            table.print_notes();
+            bail!("the server exited ({status}) during `{name}`; see {}", server.log_path().display());
+        }
+    }
+    table.print_notes();
+
+    let peak = memory.finish(server.pid());
+    server.stop();
+    report::print_memory(&peak);
+
+    if wants("floor") {
+        let floor_db = connect(&args.database_url, args.concurrency).await?;
+        let outcome = floor::measure(&floor_db, &data, args.concurrency, warmup, duration).await;
+        floor_db.close().await.context("closing the floor's connections")?;
+        match outcome? {
+            Some(sample) => report::print_floor(&Row::measured("floor", sample, None), profile_row.as_ref()),
+            None => println!("\nfloor: skipped: no researcher to ask for"),
+        }
+    }
+    Ok(())
+}
+
+fn select_operations(only: &[String]) -> Result<Vec<String>> {
+    let all = || ops::OPERATIONS.iter().chain(std::iter::once(&"floor")).map(|s| (*s).to_owned());
+    let only: Vec<String> = only.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    if only.is_empty() {
+        return Ok(all().collect());
+    }
+    for name in &only {
+        if !all().any(|known| &known == name) {
+            bail!("unknown operation `{name}`; known: {}", all().collect::<Vec<_>>().join(", "));
+        }
+    }
+    Ok(only)
+}
+
+async fn connect(url: &str, connections: u32) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(connections)
+        .min_connections(connections)
+        .acquire_timeout(Duration::from_secs(60))
+        .sqlx_logging(false);
+    Database::connect(options).await.with_context(|| format!("connecting to {}", report::redact(url)))
+}
