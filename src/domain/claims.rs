@@ -193,6 +193,7 @@ pub async fn queue(
         from_where,
         id_expr: "c.id".to_owned(),
         sort: SortSpec { keys: Vec::new(), descending: false },
+        count: None,
     };
     listing.fetch(db, page).await
 }

@@ -56,6 +56,12 @@ pub async fn collaborators(
             keys: vec![("-c.shared_works".to_owned(), SortKind::Int), ("c.coauthor_name".to_owned(), SortKind::Text)],
             descending: false,
         },
+        // Every co-author has a researcher row: count the pairs alone.
+        count: Some({
+            let mut count = Sql::new("SELECT COUNT(*) AS n FROM collaborations WHERE researcher_id = ");
+            count.bind(researcher_id).push(" AND shared_works >= ").bind(min_shared_works);
+            count
+        }),
     };
     listing.fetch(db, page).await
 }
@@ -73,31 +79,47 @@ pub struct Similar {
 ///
 /// Candidates are generated through shared topics in SQL from the
 /// `researcher_topics` summary, never by scanning every researcher: the top
-/// 200 researchers of each of the researcher's 25 main topics. Ranking is by
+/// 100 researchers of each of the researcher's 25 main topics. Ranking is by
 /// `dot² / |b|²`, which orders like the cosine without `sqrt` in SQL; the
 /// cosine itself is finished here.
 pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, limit: u64) -> AppResult<Vec<Similar>> {
-    // Candidates: for each of the researcher's (at most 25) main topics, the
-    // 200 researchers with the most works on it; then exact cosines for those.
+    // Candidates first: for each of the researcher's (at most 25) main
+    // topics, the 100 researchers with the most works on it. Fetching them
+    // apart keeps the scoring below an index lookup per candidate (a planner
+    // cannot know how few candidates there will be).
+    let mut candidates_sql = Sql::new("WITH main AS (SELECT topic_id FROM researcher_topics WHERE researcher_id = ");
+    candidates_sql
+        .bind(researcher_id)
+        .push(
+            " ORDER BY works_count DESC, topic_id LIMIT 25), \
+         ranked AS (SELECT rt.researcher_id AS researcher_id, ROW_NUMBER() OVER (PARTITION BY rt.topic_id \
+           ORDER BY rt.works_count DESC, rt.researcher_id) AS place \
+           FROM main m JOIN researcher_topics rt ON rt.topic_id = m.topic_id) \
+         SELECT DISTINCT researcher_id FROM ranked WHERE place <= 100 AND researcher_id <> ",
+        )
+        .bind(researcher_id);
+    let candidates: Vec<i64> = candidates_sql
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<i64>("", "researcher_id"))
+        .collect::<Result<_, _>>()?;
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut sql =
         Sql::new("WITH mine AS (SELECT topic_id, works_count AS c FROM researcher_topics WHERE researcher_id = ");
     sql.bind(researcher_id)
-        .push(
-            "), main AS (SELECT topic_id FROM mine ORDER BY c DESC, topic_id LIMIT 25), \
-         ranked AS (SELECT rt.researcher_id AS researcher_id, ROW_NUMBER() OVER (PARTITION BY rt.topic_id \
-           ORDER BY rt.works_count DESC, rt.researcher_id) AS place \
-           FROM main m JOIN researcher_topics rt ON rt.topic_id = m.topic_id), \
-         candidates AS (SELECT DISTINCT researcher_id FROM ranked WHERE place <= 200 AND researcher_id <> ",
-        )
-        .bind(researcher_id)
         .push(
             "), \
          scores AS (SELECT p.researcher_id AS researcher_id, \
            CAST(SUM(CASE WHEN m.c IS NULL THEN 0 ELSE p.works_count * m.c END) AS DOUBLE PRECISION) AS dot, \
            CAST(SUM(p.works_count * p.works_count) AS DOUBLE PRECISION) AS norm2 \
-           FROM candidates k JOIN researcher_topics p ON p.researcher_id = k.researcher_id \
-           LEFT JOIN mine m ON m.topic_id = p.topic_id GROUP BY p.researcher_id) ",
+           FROM researcher_topics p LEFT JOIN mine m ON m.topic_id = p.topic_id \
+           WHERE p.researcher_id IN (",
         )
+        .bind_list(&candidates)
+        .push(") GROUP BY p.researcher_id) ")
         .push(&format!(
             "SELECT {}, s.dot AS dot, s.norm2 AS norm2, \
              (SELECT CAST(SUM(c * c) AS DOUBLE PRECISION) FROM mine) AS my_norm2 \

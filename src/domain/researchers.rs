@@ -153,6 +153,7 @@ pub async fn list(
         from_where,
         id_expr: "r.id".to_owned(),
         sort: SortSpec::by(expr, kind, order.descending),
+        count: None,
     };
     listing.fetch(db, page).await
 }

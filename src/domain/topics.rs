@@ -32,6 +32,7 @@ pub async fn list(
         from_where,
         id_expr: "t.id".to_owned(),
         sort: SortSpec::by("t.name", SortKind::Text, false),
+        count: None,
     };
     listing.fetch(db, page).await
 }

@@ -124,6 +124,22 @@ pub async fn list(
         from_where,
         id_expr: if by_researcher { "fa.work_id" } else { "w.id" }.to_owned(),
         sort: SortSpec::by(expr, kind, order.descending),
+        // All of a researcher's works: the counter kept beside the researcher.
+        count: match filter {
+            WorkFilter {
+                researcher_id: Some(id),
+                search: None,
+                year_from: None,
+                year_to: None,
+                kind: None,
+                topic_id: None,
+            } => {
+                let mut count = Sql::new("SELECT CAST(works_count AS BIGINT) AS n FROM researchers WHERE id = ");
+                count.bind(*id);
+                Some(count)
+            }
+            _ => None,
+        },
     };
     listing.fetch(db, page).await
 }
