@@ -13,6 +13,12 @@ pub struct Model {
     pub affiliation_id: Option<i64>,
     pub works_count: i32,
     pub followers_count: i32,
+    /// Distinct co-authors.
+    pub collaborators_count: i32,
+    /// Co-authors with two or more shared works.
+    pub close_collaborators_count: i32,
+    /// Works with an arXiv id or a DOI.
+    pub linked_works_count: i32,
     pub created_at: DateTimeUtc,
 }
 

@@ -6,6 +6,7 @@ mod m20261125_000002_create_accounts;
 mod m20261125_000003_create_search;
 mod m20261125_000004_create_summaries;
 mod m20261125_000005_collaborator_order;
+mod m20261125_000006_researcher_counters;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_search::Migration),
             Box::new(m20261125_000004_create_summaries::Migration),
             Box::new(m20261125_000005_collaborator_order::Migration),
+            Box::new(m20261125_000006_researcher_counters::Migration),
         ]
     }
 }

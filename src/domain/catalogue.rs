@@ -1,7 +1,7 @@
 //! Adding works to the catalogue, with every counter and summary table that
 //! depends on them updated in the same transaction: `researchers.works_count`,
-//! `works.authors_count`, `authorships.work_year`, `researcher_topics` and
-//! `collaborations`.
+//! `works.authors_count`, `authorships.work_year`, `researcher_topics`,
+//! `collaborations` and the researchers' co-author and linked-work counters.
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -128,6 +128,16 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
            THEN excluded.last_year ELSE collaborations.last_year END",
     );
     run(txn, &pairs).await?;
+    let linked = i32::from(work.doi.is_some() || work.arxiv_id.is_some());
+    let mut counters = Sql::new(
+        "UPDATE researchers SET \
+         collaborators_count = (SELECT COUNT(*) FROM collaborations c WHERE c.researcher_id = researchers.id), \
+         close_collaborators_count = (SELECT COUNT(*) FROM collaborations c \
+           WHERE c.researcher_id = researchers.id AND c.shared_works >= 2), \
+         linked_works_count = linked_works_count + ",
+    );
+    counters.bind(linked).push(" WHERE id IN (").bind_list(authors).push(")");
+    run(txn, &counters).await?;
     Ok(work_id)
 }
 
@@ -145,4 +155,12 @@ pub const REBUILD_SUMMARIES: &[&str] = &[
     "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
      SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
      JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",
+    "UPDATE researchers SET collaborators_count = 0, close_collaborators_count = 0, linked_works_count = 0",
+    "UPDATE researchers SET collaborators_count = c.n, close_collaborators_count = c.close FROM \
+     (SELECT researcher_id, COUNT(*) AS n, SUM(CASE WHEN shared_works >= 2 THEN 1 ELSE 0 END) AS close \
+      FROM collaborations GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
+    "UPDATE researchers SET linked_works_count = c.n FROM \
+     (SELECT a.researcher_id AS researcher_id, COUNT(*) AS n FROM authorships a JOIN works w ON w.id = a.work_id \
+      WHERE w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL GROUP BY a.researcher_id) AS c \
+     WHERE researchers.id = c.researcher_id",
 ];

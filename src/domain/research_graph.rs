@@ -4,7 +4,8 @@
 //! Depth 1 holds the researcher, their works, their co-authors, the topics
 //! of their works and the institutions of every researcher in the graph.
 //! Depth 2 adds the co-authors' co-authors (and their institutions), with
-//! co-author links among all researchers present.
+//! co-author links among all researchers present; it expands the 50
+//! closest co-authors (by shared works).
 //!
 //! Each kind is first limited in SQL to `limit` rows by its own importance
 //! (works by number of authors, co-authors by shared works, second-ring
@@ -23,6 +24,11 @@ use super::sql::Sql;
 use crate::error::{AppError, AppResult};
 
 pub const MAX_LIMIT: i32 = 500;
+
+/// How many of the closest co-authors depth 2 expands: their co-authors are
+/// the second ring. Bounds the rows read for researchers with thousands of
+/// co-authors.
+const EXPANDED_COAUTHORS: usize = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeKind {
@@ -210,7 +216,8 @@ pub async fn research_graph(
     }
 
     if depth == 2 && !coauthors.is_empty() {
-        let first_ring: Vec<i64> = coauthors.iter().map(|c| c.id).collect();
+        // The closest co-authors are expanded (they are listed by shared works).
+        let first_ring: Vec<i64> = coauthors.iter().take(EXPANDED_COAUTHORS).map(|c| c.id).collect();
         let pairs = coauthor_pairs(db, &first_ring, limit * 8).await?;
         let second_ring: Vec<i64> = pairs
             .iter()

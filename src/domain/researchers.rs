@@ -13,7 +13,8 @@ use crate::error::{AppError, AppResult};
 
 /// The columns of `researchers` as the entity reads them, for joins.
 pub const COLUMNS: &str = "r.id, r.slug, r.display_name, r.orcid, r.open_to_collaborate, r.affiliation_id, \
-                           r.works_count, r.followers_count, r.created_at";
+                           r.works_count, r.followers_count, r.collaborators_count, r.close_collaborators_count, \
+                           r.linked_works_count, r.created_at";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimStatus {
@@ -179,25 +180,6 @@ pub async fn topic_profiles(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult
     Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
 }
 
-/// Distinct co-authors, and those with at least two shared works.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromQueryResult)]
-pub struct CoauthorCounts {
-    pub researcher_id: i64,
-    pub collaborators: i64,
-    pub close_collaborators: i64,
-}
-
-pub async fn coauthor_counts(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, CoauthorCounts>> {
-    let mut sql = Sql::new(
-        "SELECT researcher_id, COUNT(*) AS collaborators, \
-         CAST(SUM(CASE WHEN shared_works >= 2 THEN 1 ELSE 0 END) AS BIGINT) AS close_collaborators \
-         FROM collaborations WHERE researcher_id IN (",
-    );
-    sql.bind_list(ids).push(") GROUP BY researcher_id");
-    let rows: Vec<CoauthorCounts> = sql.fetch_models(db).await?;
-    Ok(rows.into_iter().map(|c| (c.researcher_id, c)).collect())
-}
-
 /// What the trust snapshot and claim status of a record are computed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, FromQueryResult)]
 pub struct RecordStanding {
@@ -227,8 +209,7 @@ pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Hash
     let mut sql = Sql::new(
         "SELECT r.id AS researcher_id, \
          EXISTS (SELECT 1 FROM external_ids e WHERE e.researcher_id = r.id) AS has_external_id, \
-         EXISTS (SELECT 1 FROM authorships a JOIN works w ON w.id = a.work_id \
-                 WHERE a.researcher_id = r.id AND (w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL)) AS has_linked_work, \
+         r.linked_works_count > 0 AS has_linked_work, \
          (SELECT c.method FROM claims c WHERE c.researcher_id = r.id AND c.status = 'APPROVED') AS approved_method, \
          EXISTS (SELECT 1 FROM claims c WHERE c.researcher_id = r.id AND c.status = 'PENDING') AS has_pending_claim \
          FROM researchers r WHERE r.id IN (",

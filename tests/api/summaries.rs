@@ -21,6 +21,18 @@ const CHECKS: &[(&str, &str, &str)] = &[
         "SELECT r.id, (SELECT COUNT(*) FROM follows f WHERE f.researcher_id = r.id) FROM researchers r",
     ),
     (
+        "co-author counters",
+        "SELECT id, collaborators_count, close_collaborators_count FROM researchers",
+        "SELECT r.id, (SELECT COUNT(*) FROM collaborations c WHERE c.researcher_id = r.id), \
+         (SELECT COUNT(*) FROM collaborations c WHERE c.researcher_id = r.id AND c.shared_works >= 2) FROM researchers r",
+    ),
+    (
+        "linked_works_count",
+        "SELECT id, linked_works_count FROM researchers",
+        "SELECT r.id, (SELECT COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+         WHERE a.researcher_id = r.id AND (w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL)) FROM researchers r",
+    ),
+    (
         "authors_count",
         "SELECT id, authors_count FROM works",
         "SELECT w.id, (SELECT COUNT(*) FROM authorships a WHERE a.work_id = w.id) FROM works w",

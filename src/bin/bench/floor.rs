@@ -21,14 +21,14 @@ WITH r AS (
 w AS (
   SELECT wk.id, wk.title, wk.abstract, wk.kind, wk.year, wk.venue, wk.doi, wk.arxiv_id, wk.cited_by_count
   FROM r JOIN authorships a ON a.researcher_id = r.id JOIN works wk ON wk.id = a.work_id
-  ORDER BY COALESCE(wk.year, 0) DESC, wk.id DESC
+  ORDER BY a.work_year DESC, a.work_id DESC
   LIMIT 10
 )
 SELECT json_object(
   'id', r.id, 'slug', r.slug, 'displayName', r.display_name, 'orcid', r.orcid,
   'openToCollaborate', r.open_to_collaborate, 'affiliationId', r.affiliation_id,
   'worksCount', r.works_count, 'followersCount', r.followers_count,
-  'worksTotal', (SELECT COUNT(*) FROM authorships a WHERE a.researcher_id = r.id),
+  'worksTotal', r.works_count,
   'works', (SELECT json_group_array(json_object(
       'id', w.id, 'title', w.title, 'abstract', w.abstract, 'kind', w.kind, 'year', w.year, 'venue', w.venue,
       'doi', w.doi, 'arxivId', w.arxiv_id, 'citedByCount', w.cited_by_count)) FROM w)
@@ -44,14 +44,14 @@ w AS (
   SELECT wk.id, wk.title, wk.abstract, wk.kind, wk.year, wk.venue, wk.doi, wk.arxiv_id, wk.cited_by_count,
          COALESCE(wk.year, 0) AS sort_year
   FROM r JOIN authorships a ON a.researcher_id = r.id JOIN works wk ON wk.id = a.work_id
-  ORDER BY COALESCE(wk.year, 0) DESC, wk.id DESC
+  ORDER BY a.work_year DESC, a.work_id DESC
   LIMIT 10
 )
 SELECT json_build_object(
   'id', r.id, 'slug', r.slug, 'displayName', r.display_name, 'orcid', r.orcid,
   'openToCollaborate', r.open_to_collaborate, 'affiliationId', r.affiliation_id,
   'worksCount', r.works_count, 'followersCount', r.followers_count,
-  'worksTotal', (SELECT COUNT(*) FROM authorships a WHERE a.researcher_id = r.id),
+  'worksTotal', r.works_count,
   'works', COALESCE((SELECT json_agg(json_build_object(
       'id', w.id, 'title', w.title, 'abstract', w.abstract, 'kind', w.kind, 'year', w.year, 'venue', w.venue,
       'doi', w.doi, 'arxivId', w.arxiv_id, 'citedByCount', w.cited_by_count) ORDER BY w.sort_year DESC, w.id DESC)

@@ -8,7 +8,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{external_id, institution, researcher, topic, work};
 use sea_orm::DatabaseConnection;
 
-use crate::domain::researchers::{CoauthorCounts, RecordStanding, TopicShare};
+use crate::domain::researchers::{RecordStanding, TopicShare};
 use crate::domain::stats::ResearcherStats;
 use crate::domain::works::AuthorshipRow;
 use crate::domain::{follows, institutions, researchers, stats, topics, works};
@@ -39,7 +39,6 @@ batch_loader!(
     /// Topic profile of a researcher, most frequent topic first.
     TopicProfileByResearcher: Vec<TopicShare> = researchers::topic_profiles
 );
-batch_loader!(CoauthorCountsByResearcher: CoauthorCounts = researchers::coauthor_counts);
 batch_loader!(StandingByResearcher: RecordStanding = researchers::standings);
 batch_loader!(StatsByResearcher: ResearcherStats = stats::by_researchers);
 batch_loader!(AuthorshipsByWork: Vec<AuthorshipRow> = works::authorships_by_works);
@@ -78,7 +77,6 @@ pub fn register(
         .data(loader.make(InstitutionById))
         .data(loader.make(ExternalIdsByResearcher))
         .data(loader.make(TopicProfileByResearcher))
-        .data(loader.make(CoauthorCountsByResearcher))
         .data(loader.make(StandingByResearcher))
         .data(loader.make(StatsByResearcher))
         .data(loader.make(AuthorshipsByWork))

@@ -11,8 +11,8 @@ use crate::domain::{graph, trust, works};
 use crate::error::AppError;
 use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::loaders::{
-    load_one, CoauthorCountsByResearcher, ExternalIdsByResearcher, InstitutionById, StandingByResearcher,
-    StatsByResearcher, TopicProfileByResearcher,
+    load_one, ExternalIdsByResearcher, InstitutionById, StandingByResearcher, StatsByResearcher,
+    TopicProfileByResearcher,
 };
 use crate::graphql::pagination::{connection, connection_with, PageArgs, RelayConnection};
 use crate::graphql::types::graph::{ResearchGraph, SimilarResearcher};
@@ -280,15 +280,13 @@ impl ResearcherCounts {
     }
 
     /// Distinct co-authors.
-    async fn collaborators(&self, ctx: &Context<'_>) -> GqlResult<i64> {
-        let counts = load_one::<CoauthorCountsByResearcher>(ctx, self.0 .0.id).await?;
-        Ok(counts.map_or(0, |c| c.collaborators))
+    async fn collaborators(&self) -> i32 {
+        self.0 .0.collaborators_count
     }
 
     /// Co-authors with at least two shared works.
-    async fn close_collaborators(&self, ctx: &Context<'_>) -> GqlResult<i64> {
-        let counts = load_one::<CoauthorCountsByResearcher>(ctx, self.0 .0.id).await?;
-        Ok(counts.map_or(0, |c| c.close_collaborators))
+    async fn close_collaborators(&self) -> i32 {
+        self.0 .0.close_collaborators_count
     }
 }
 
