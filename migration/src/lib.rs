@@ -10,6 +10,16 @@ mod m20261125_000006_researcher_counters;
 
 pub struct Migrator;
 
+/// Runs plain SQL statements in order: the migrations written as SQL that
+/// is the same on PostgreSQL and SQLite.
+pub(crate) async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    for sql in statements {
+        db.execute_unprepared(sql).await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {

@@ -136,8 +136,9 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        let db = manager.get_connection();
-        for sql in [
+        crate::execute_all(
+            manager,
+            &[
             "CREATE INDEX ix_follows_researcher ON follows (researcher_id, user_id)",
             // At most one approved owner per record, enforced by the database
             // (partial unique indexes work on PostgreSQL and SQLite alike).
@@ -149,10 +150,9 @@ impl MigrationTrait for Migration {
             "CREATE INDEX ix_claims_status ON claims (status, id)",
             "CREATE INDEX ix_claims_user ON claims (user_id, id)",
             "CREATE INDEX ix_invites_researcher ON collaboration_invites (researcher_id, id)",
-        ] {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

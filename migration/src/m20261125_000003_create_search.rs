@@ -55,11 +55,7 @@ async fn run(manager: &SchemaManager<'_>, postgres: &[&str], sqlite: &[&str]) ->
         DbBackend::Sqlite => sqlite,
         other => return Err(DbErr::Migration(format!("unsupported database backend {other:?}"))),
     };
-    let db = manager.get_connection();
-    for sql in statements {
-        db.execute_unprepared(sql).await?;
-    }
-    Ok(())
+    crate::execute_all(manager, statements).await
 }
 
 #[async_trait::async_trait]
