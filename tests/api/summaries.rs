@@ -2,6 +2,7 @@
 //! after a mix of follows, unfollows, claims and newly added works.
 use futures_util::future::join_all;
 use scholargraph::domain::catalogue::{self, NewWork};
+use scholargraph::domain::seed::synthetic::{self, SyntheticSize};
 use scholargraph::error::AppError;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -160,5 +161,42 @@ async fn a_failed_write_leaves_no_trace() {
     duplicate.arxiv_id = Some("1701.06981".to_owned());
     assert!(matches!(catalogue::add_work(&app.db, &duplicate).await, Err(AppError::Conflict(_))));
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM works").await, before);
+    assert_summaries_agree(&app).await;
+}
+
+#[tokio::test]
+async fn a_small_synthetic_load_builds_summaries_that_match_a_recount() {
+    let app = crate::helpers::spawn_with(|c| c.seed_demo_when_empty = false).await;
+    let size = SyntheticSize {
+        researchers: 300,
+        works: 2_000,
+        topics: 60,
+        institutions: 20,
+        follows: 500,
+        prolific_works: 400,
+        largest_byline: 40,
+        seed: 7,
+    };
+    let report = synthetic::seed(&app.db, &size, false).await.expect("bulk load");
+    assert_eq!(report.works, 2_000);
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM works").await, 2_000);
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM authorships").await, report.authorships as i64);
+    let prolific = count(&app, "SELECT CAST(works_count AS BIGINT) AS n FROM researchers WHERE id = 1").await;
+    assert!(prolific >= 400, "the prolific author has {prolific} works");
+    let largest = count(&app, "SELECT CAST(MAX(authors_count) AS BIGINT) AS n FROM works").await;
+    assert!((40..=41).contains(&largest), "the largest byline has {largest} authors (41 with the prolific author)");
+    assert_summaries_agree(&app).await;
+
+    // Full-text search and the sequences work after the load.
+    let found = app.data("{ works(first: 1, filter: { search: \"learning\" }) { totalCount } }", json!({})).await;
+    assert!(found["works"]["totalCount"].as_i64().is_some_and(|n| n > 0));
+    let first = count(&app, "SELECT MIN(id) AS n FROM researchers").await;
+    let added = catalogue::add_work(&app.db, &work("After the load", Some(2026), vec![first, first + 1], vec![1]))
+        .await
+        .expect("add a work after the bulk load");
+    assert_eq!(added, 2_001);
+    let reader = token("reader", None, &[]);
+    let id = scholargraph::graphql::ids::encode(scholargraph::graphql::ids::NodeType::Researcher, first).0;
+    app.operation_data_as(&reader, "mutations.graphql", "Follow", json!({ "researcherId": id })).await;
     assert_summaries_agree(&app).await;
 }

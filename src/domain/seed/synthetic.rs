@@ -346,7 +346,12 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
         let lead = field_members[rng.random_range(0..fields) as usize].draw_nonempty(&mut rng, &field_members);
         let field = field_of[lead as usize];
         let mut authors = vec![lead];
-        let wanted = if id == 2 { largest as usize } else { (pareto(&mut rng, 1.9) * 2.0) as usize };
+        // Only the designated work reaches the largest byline.
+        let wanted = if id == 2 {
+            largest as usize
+        } else {
+            ((pareto(&mut rng, 1.9) * 2.0) as usize).min((largest as usize).saturating_sub(1).max(1))
+        };
         let mut attempts = 0;
         while authors.len() < wanted.min(size.researchers as usize) && attempts < wanted * 4 + 8 {
             attempts += 1;
