@@ -52,7 +52,16 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> Htt
         Ok(None) => request,
         Err(err) => return err.into_response(),
     };
-    GraphQLResponse::from(state.schema.execute(request).await).into_response()
+    let limit = state.config.request_timeout();
+    match tokio::time::timeout(limit, state.schema.execute(request)).await {
+        Ok(response) => GraphQLResponse::from(response).into_response(),
+        // Too expensive to answer in time: stopped, with a code like any error.
+        Err(_) => graphql_error_response(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "QUERY_TOO_COMPLEX",
+            &format!("the request took longer than {} s and was stopped", limit.as_secs()),
+        ),
+    }
 }
 
 pub async fn post_handler(State(state): State<AppState>, headers: HeaderMap, body: Body) -> HttpResponse {

@@ -6,7 +6,6 @@ mod metrics;
 use axum::response::Redirect;
 use axum::routing::get;
 use axum::Router;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -15,7 +14,6 @@ use crate::state::AppState;
 pub use graphql::graphql_error_response;
 
 pub fn router(state: AppState) -> Router {
-    let timeout = state.config.request_timeout();
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
@@ -28,6 +26,5 @@ pub fn router(state: AppState) -> Router {
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::GATEWAY_TIMEOUT, timeout))
         .with_state(state)
 }
