@@ -45,7 +45,7 @@ pub struct Config {
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
 
-    /// Time a request may take before it is answered with an error.
+    /// Time a GraphQL request may run before it is stopped with an error.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
 }
