@@ -1,14 +1,35 @@
 //! Schema changes, one file per change, applied in order by [`Migrator`].
 pub use sea_orm_migration::prelude::*;
 
+pub struct Migrator;
+
+/// A migration written as plain SQL that is the same on PostgreSQL and
+/// SQLite: `UP` and `DOWN` statement lists run in order.
+macro_rules! plain_sql_migration {
+    () => {
+        #[derive(DeriveMigrationName)]
+        pub struct Migration;
+
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                crate::execute_all(manager, UP).await
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                crate::execute_all(manager, DOWN).await
+            }
+        }
+    };
+}
+pub(crate) use plain_sql_migration;
+
 mod m20261125_000001_create_catalogue;
 mod m20261125_000002_create_accounts;
 mod m20261125_000003_create_search;
 mod m20261125_000004_create_summaries;
 mod m20261125_000005_collaborator_order;
 mod m20261125_000006_researcher_counters;
-
-pub struct Migrator;
 
 /// Runs plain SQL statements in order: the migrations written as SQL that
 /// is the same on PostgreSQL and SQLite.

@@ -12,9 +12,6 @@
 //! - `works.authors_count`: byline length (the research graph's work weight).
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
 const UP: &[&str] = &[
     "CREATE TABLE collaborations (researcher_id BIGINT NOT NULL REFERENCES researchers (id) ON DELETE CASCADE, \
      coauthor_id BIGINT NOT NULL REFERENCES researchers (id) ON DELETE CASCADE, shared_works INTEGER NOT NULL, \
@@ -46,13 +43,4 @@ const DOWN: &[&str] = &[
     "DROP TABLE collaborations",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::execute_all(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::execute_all(manager, DOWN).await
-    }
-}
+crate::plain_sql_migration!();

@@ -3,9 +3,6 @@
 //! is read in order from one index instead of sorting every co-author.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
 const UP: &[&str] = &[
     "ALTER TABLE collaborations ADD COLUMN coauthor_name TEXT NOT NULL DEFAULT ''",
     "UPDATE collaborations SET coauthor_name = (SELECT r.display_name FROM researchers r WHERE r.id = collaborations.coauthor_id)",
@@ -14,13 +11,4 @@ const UP: &[&str] = &[
 
 const DOWN: &[&str] = &["DROP INDEX ix_collaborations_order", "ALTER TABLE collaborations DROP COLUMN coauthor_name"];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::execute_all(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::execute_all(manager, DOWN).await
-    }
-}
+crate::plain_sql_migration!();

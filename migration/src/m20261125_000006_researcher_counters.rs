@@ -4,9 +4,6 @@
 //! author's profile counted tens of thousands of rows per view.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
 const UP: &[&str] = &[
     "ALTER TABLE researchers ADD COLUMN collaborators_count INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE researchers ADD COLUMN close_collaborators_count INTEGER NOT NULL DEFAULT 0",
@@ -26,13 +23,4 @@ const DOWN: &[&str] = &[
     "ALTER TABLE researchers DROP COLUMN collaborators_count",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::execute_all(manager, UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::execute_all(manager, DOWN).await
-    }
-}
+crate::plain_sql_migration!();

@@ -38,11 +38,17 @@ pub enum Dataset {
     },
 }
 
+/// Seeding always starts from the current schema.
+async fn migrated(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = connect(config, Default::default()).await?;
+    migrate(&db).await?;
+    Ok(db)
+}
+
 pub async fn run(dataset: Dataset) -> anyhow::Result<()> {
     match dataset {
         Dataset::Demo(config) => {
-            let db = connect(&config, Default::default()).await?;
-            migrate(&db).await?;
+            let db = migrated(&config).await?;
             match demo::seed(&db).await.map_err(|e| anyhow::anyhow!("seeding the demo dataset: {e:?}"))? {
                 demo::Outcome::Seeded { researchers, works } => {
                     tracing::info!(researchers, works, "demo dataset loaded");
@@ -63,8 +69,7 @@ pub async fn run(dataset: Dataset) -> anyhow::Result<()> {
             seed,
             quiet,
         } => {
-            let db = connect(&config, Default::default()).await?;
-            migrate(&db).await?;
+            let db = migrated(&config).await?;
             let size = synthetic::SyntheticSize {
                 researchers,
                 works,

@@ -86,19 +86,14 @@ pub struct Listing {
     pub count: Option<Sql>,
 }
 
-/// The total of a listing, counted only when a client asks for it.
+/// The total of a listing: a counting statement, run only when a client
+/// asks for `totalCount`.
 #[derive(Debug, Clone)]
-pub enum TotalCount {
-    Known(i64),
-    Query(Sql),
-}
+pub struct TotalCount(Sql);
 
 impl TotalCount {
     pub async fn resolve(&self, db: &impl ConnectionTrait) -> AppResult<i64> {
-        match self {
-            Self::Known(n) => Ok(*n),
-            Self::Query(sql) => sql.fetch_count(db).await,
-        }
+        self.0.fetch_count(db).await
     }
 }
 
@@ -108,17 +103,6 @@ pub struct Page<T> {
     pub has_previous: bool,
     pub has_next: bool,
     pub total: TotalCount,
-}
-
-impl<T> Page<T> {
-    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(|(item, key)| (f(item), key)).collect(),
-            has_previous: self.has_previous,
-            has_next: self.has_next,
-            total: self.total,
-        }
-    }
 }
 
 impl SortValue {
@@ -222,7 +206,7 @@ impl Listing {
             items.reverse();
             (more, beyond_cursor)
         };
-        let total = TotalCount::Query(self.count.clone().unwrap_or_else(|| self.count_sql()));
+        let total = TotalCount(self.count.clone().unwrap_or_else(|| self.count_sql()));
         Ok(Page { items, has_previous, has_next, total })
     }
 

@@ -497,10 +497,8 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
     }
     finishing.0.finish();
     writer.reset_sequences(&["institutions", "topics", "researchers", "works", "users"]).await?;
-    if writer.is_postgres() {
-        writer.execute("ANALYZE").await?;
-    } else {
-        writer.execute("ANALYZE").await?;
+    writer.execute("ANALYZE").await?;
+    if !writer.is_postgres() {
         writer.execute("PRAGMA synchronous = FULL").await?;
     }
     Ok(Report {
