@@ -7,6 +7,7 @@ pub mod external_id;
 pub mod follow;
 pub mod institution;
 pub mod researcher;
+pub mod researcher_facet;
 pub mod researcher_topic;
 pub mod topic;
 pub mod user;

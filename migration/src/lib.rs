@@ -30,6 +30,7 @@ mod m20261125_000003_create_search;
 mod m20261125_000004_create_summaries;
 mod m20261125_000005_collaborator_order;
 mod m20261125_000006_researcher_counters;
+mod m20261125_000007_researcher_facets;
 
 /// Runs plain SQL statements in order: the migrations written as SQL that
 /// is the same on PostgreSQL and SQLite.
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_summaries::Migration),
             Box::new(m20261125_000005_collaborator_order::Migration),
             Box::new(m20261125_000006_researcher_counters::Migration),
+            Box::new(m20261125_000007_researcher_facets::Migration),
         ]
     }
 }

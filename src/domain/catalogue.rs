@@ -1,7 +1,8 @@
 //! Adding works to the catalogue, with every counter and summary table that
 //! depends on them updated in the same transaction: `researchers.works_count`,
 //! `works.authors_count`, `authorships.work_year`, `researcher_topics`,
-//! `collaborations` and the researchers' co-author and linked-work counters.
+//! `researcher_facets`, `collaborations` and the researchers' co-author and
+//! linked-work counters.
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -110,6 +111,32 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
         .bind(work_id)
         .push(" ON CONFLICT (researcher_id, topic_id) DO UPDATE SET works_count = researcher_topics.works_count + 1");
     run(txn, &topics).await?;
+    // The work's year, kind and venue, once per author. SQLite needs the
+    // `WHERE` to parse `ON CONFLICT` after a compound `SELECT`.
+    let mut facets = Sql::new(
+        "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+         SELECT f.researcher_id, f.facet, f.value, 1 FROM (\
+           SELECT a.researcher_id AS researcher_id, 'year' AS facet, CAST(w.year AS VARCHAR(8)) AS value \
+             FROM authorships a JOIN works w ON w.id = a.work_id WHERE a.work_id = ",
+    );
+    facets
+        .bind(work_id)
+        .push(
+            " AND w.year IS NOT NULL \
+           UNION ALL SELECT a.researcher_id, 'kind', w.kind FROM authorships a JOIN works w ON w.id = a.work_id \
+             WHERE a.work_id = ",
+        )
+        .bind(work_id)
+        .push(
+            " UNION ALL SELECT a.researcher_id, 'venue', w.venue FROM authorships a JOIN works w ON w.id = a.work_id \
+             WHERE a.work_id = ",
+        )
+        .bind(work_id)
+        .push(
+            " AND w.venue IS NOT NULL) f WHERE 1 = 1 \
+         ON CONFLICT (researcher_id, facet, value) DO UPDATE SET works_count = researcher_facets.works_count + 1",
+        );
+    run(txn, &facets).await?;
     // Both directions of every co-author pair; first and last year ignore
     // works without a year.
     let mut pairs = Sql::new(
@@ -145,13 +172,27 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
 pub const REBUILD_SUMMARIES: &[&str] = &[
     "DELETE FROM collaborations",
     "DELETE FROM researcher_topics",
+    "DELETE FROM researcher_facets",
+    // `work_year` (0 when unknown) sits beside both authors, so the 30 M
+    // pairs of the default synthetic size are grouped without joining works;
+    // inserting them in key order appends to the primary key's B-tree
+    // instead of splitting pages all over it.
     "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_name) \
      SELECT p.researcher_id, p.coauthor_id, p.shared_works, p.first_year, p.last_year, r.display_name \
      FROM (SELECT a.researcher_id AS researcher_id, b.researcher_id AS coauthor_id, COUNT(*) AS shared_works, \
-           MIN(w.year) AS first_year, MAX(w.year) AS last_year FROM authorships a \
+           MIN(NULLIF(a.work_year, 0)) AS first_year, MAX(NULLIF(a.work_year, 0)) AS last_year FROM authorships a \
            JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-           JOIN works w ON w.id = a.work_id GROUP BY a.researcher_id, b.researcher_id) p \
-     JOIN researchers r ON r.id = p.coauthor_id",
+           GROUP BY a.researcher_id, b.researcher_id) p \
+     JOIN researchers r ON r.id = p.coauthor_id ORDER BY p.researcher_id, p.coauthor_id",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT researcher_id, 'year', CAST(work_year AS VARCHAR(8)), COUNT(*) FROM authorships \
+     WHERE work_year <> 0 GROUP BY researcher_id, work_year",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'kind', w.kind, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+     GROUP BY a.researcher_id, w.kind",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'venue', w.venue, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+     WHERE w.venue IS NOT NULL GROUP BY a.researcher_id, w.venue",
     "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
      SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
      JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",

@@ -56,14 +56,26 @@ pub async fn collaborators(
             keys: vec![("-c.shared_works".to_owned(), SortKind::Int), ("c.coauthor_name".to_owned(), SortKind::Text)],
             descending: false,
         },
-        // Every co-author has a researcher row: count the pairs alone.
-        count: Some({
-            let mut count = Sql::new("SELECT COUNT(*) AS n FROM collaborations WHERE researcher_id = ");
-            count.bind(researcher_id).push(" AND shared_works >= ").bind(min_shared_works);
-            count
-        }),
+        count: Some(collaborators_total(researcher_id, min_shared_works)),
     };
     listing.fetch(db, page).await
+}
+
+/// The number of co-authors with at least `min_shared_works` shared works.
+/// The two thresholds the profile uses are counters on the researcher row
+/// (kept by `catalogue::add_work_in`); other thresholds count the pairs
+/// alone, since every co-author has a researcher row.
+fn collaborators_total(researcher_id: i64, min_shared_works: i32) -> Sql {
+    let mut count = match min_shared_works {
+        1 => Sql::new("SELECT CAST(collaborators_count AS BIGINT) AS n FROM researchers WHERE id = "),
+        2 => Sql::new("SELECT CAST(close_collaborators_count AS BIGINT) AS n FROM researchers WHERE id = "),
+        _ => Sql::new("SELECT COUNT(*) AS n FROM collaborations WHERE researcher_id = "),
+    };
+    count.bind(researcher_id);
+    if min_shared_works > 2 {
+        count.push(" AND shared_works >= ").bind(min_shared_works);
+    }
+    count
 }
 
 /// A researcher whose topic profile resembles another's.

@@ -150,13 +150,25 @@ impl Listing {
         sql
     }
 
+    /// `SELECT COUNT(*) …`: 1 when a row lies on the `op` side of the
+    /// cursor, else 0; reads at most one row.
+    fn beyond_probe(&self, op: &str, key: &Keyset) -> Sql {
+        let mut probe = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one ");
+        probe.append(&self.from_where);
+        self.push_keyset_condition(&mut probe, op, key);
+        probe.push(" LIMIT 1) probe");
+        probe
+    }
+
     fn valid_cursor(&self, key: &Keyset) -> bool {
         key.values.len() == self.sort.keys.len()
             && key.values.iter().zip(&self.sort.keys).all(|(value, (_, kind))| value.matches(*kind))
     }
 
     /// Fetches one page: `size + 1` rows tell whether more follow, and, when
-    /// a cursor is given, one `EXISTS` tells whether rows precede it.
+    /// a cursor is given, a probe for one row on the cursor's other side tells
+    /// whether rows precede it. The probe rides in the page statement as an
+    /// uncorrelated subquery (run once); only an empty page needs it apart.
     pub async fn fetch<T: FromQueryResult>(&self, db: &impl ConnectionTrait, req: &PageRequest) -> AppResult<Page<T>> {
         if let Some(key) = &req.cursor {
             if !self.valid_cursor(key) {
@@ -176,7 +188,11 @@ impl Listing {
             sql.push(&format!(", CAST({expr} AS {}) AS sort_key_{i}", kind.sql_type()));
             order_by.push_str(&format!("{expr} {order}, "));
         }
-        sql.push(&format!(", {} AS sort_id ", self.id_expr)).append(&self.from_where);
+        sql.push(&format!(", {} AS sort_id", self.id_expr));
+        if let Some(key) = &req.cursor {
+            sql.push(", (").append(&self.beyond_probe(before_op, key)).push(") AS beyond_cursor");
+        }
+        sql.push(" ").append(&self.from_where);
         if let Some(key) = &req.cursor {
             self.push_keyset_condition(&mut sql, after_op, key);
         }
@@ -189,15 +205,14 @@ impl Listing {
             .map(|row| Ok((T::from_query_result(row, "")?, self.read_keyset(row)?)))
             .collect::<AppResult<Vec<_>>>()?;
 
-        let beyond_cursor = match &req.cursor {
-            Some(key) => {
-                let mut exists = self.start();
-                exists.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS one ").append(&self.from_where);
-                self.push_keyset_condition(&mut exists, before_op, key);
-                exists.push(" LIMIT 1) probe");
-                exists.fetch_count(db).await? > 0
+        let beyond_cursor = match (&req.cursor, rows.first()) {
+            (None, _) => false,
+            (Some(_), Some(row)) => row.try_get::<i64>("", "beyond_cursor")? > 0,
+            (Some(key), None) => {
+                let mut probe = self.start();
+                probe.push("SELECT (").append(&self.beyond_probe(before_op, key)).push(") AS n");
+                probe.fetch_count(db).await? > 0
             }
-            None => false,
         };
 
         let (has_previous, has_next) = if forward {

@@ -61,6 +61,16 @@ const CHECKS: &[(&str, &str, &str)] = &[
         "SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
          JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",
     ),
+    (
+        "researcher_facets",
+        "SELECT researcher_id, facet, value, works_count FROM researcher_facets",
+        "SELECT a.researcher_id, 'year', CAST(w.year AS VARCHAR(8)), COUNT(*) FROM authorships a \
+         JOIN works w ON w.id = a.work_id WHERE w.year IS NOT NULL GROUP BY a.researcher_id, w.year \
+         UNION ALL SELECT a.researcher_id, 'kind', w.kind, COUNT(*) FROM authorships a \
+         JOIN works w ON w.id = a.work_id GROUP BY a.researcher_id, w.kind \
+         UNION ALL SELECT a.researcher_id, 'venue', w.venue, COUNT(*) FROM authorships a \
+         JOIN works w ON w.id = a.work_id WHERE w.venue IS NOT NULL GROUP BY a.researcher_id, w.venue",
+    ),
 ];
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
@@ -71,6 +81,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 
 async fn assert_summaries_agree(app: &TestApp) {
     for (name, summary, recount) in CHECKS {
+        let (summary, recount) = (format!("SELECT * FROM ({summary}) s"), format!("SELECT * FROM ({recount}) r"));
         let missing = count(app, &format!("SELECT COUNT(*) AS n FROM ({recount} EXCEPT {summary}) diff")).await;
         let extra = count(app, &format!("SELECT COUNT(*) AS n FROM ({summary} EXCEPT {recount}) diff")).await;
         assert_eq!((missing, extra), (0, 0), "{name}: rows missing from / extra in the summary");
