@@ -19,6 +19,9 @@ pub struct Model {
     pub close_collaborators_count: i32,
     /// Works with an arXiv id or a DOI.
     pub linked_works_count: i32,
+    /// Sum of the squared works per topic (`researcher_topics`): the squared
+    /// length of the topic profile, for the similarity cosine.
+    pub topic_norm2: i64,
     pub created_at: DateTimeUtc,
 }
 

@@ -31,6 +31,8 @@ mod m20261125_000004_create_summaries;
 mod m20261125_000005_collaborator_order;
 mod m20261125_000006_researcher_counters;
 mod m20261125_000007_researcher_facets;
+mod m20261125_000008_drop_collaborations_rank;
+mod m20261125_000009_researcher_topic_norm;
 
 /// Runs plain SQL statements in order: the migrations written as SQL that
 /// is the same on PostgreSQL and SQLite.
@@ -53,6 +55,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_collaborator_order::Migration),
             Box::new(m20261125_000006_researcher_counters::Migration),
             Box::new(m20261125_000007_researcher_facets::Migration),
+            Box::new(m20261125_000008_drop_collaborations_rank::Migration),
+            Box::new(m20261125_000009_researcher_topic_norm::Migration),
         ]
     }
 }

@@ -1,8 +1,8 @@
 //! Adding works to the catalogue, with every counter and summary table that
 //! depends on them updated in the same transaction: `researchers.works_count`,
 //! `works.authors_count`, `authorships.work_year`, `researcher_topics`,
-//! `researcher_facets`, `collaborations` and the researchers' co-author and
-//! linked-work counters.
+//! `researcher_facets`, `collaborations` and the researchers' co-author,
+//! linked-work and topic-profile counters.
 use chrono::Utc;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -111,6 +111,14 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
         .bind(work_id)
         .push(" ON CONFLICT (researcher_id, topic_id) DO UPDATE SET works_count = researcher_topics.works_count + 1");
     run(txn, &topics).await?;
+    if !work.topics.is_empty() {
+        let mut norms = Sql::new(
+            "UPDATE researchers SET topic_norm2 = (SELECT COALESCE(SUM(CAST(t.works_count AS BIGINT) * t.works_count), 0) \
+             FROM researcher_topics t WHERE t.researcher_id = researchers.id) WHERE id IN (",
+        );
+        norms.bind_list(authors).push(")");
+        run(txn, &norms).await?;
+    }
     // The work's year, kind and venue, once per author. SQLite needs the
     // `WHERE` to parse `ON CONFLICT` after a compound `SELECT`.
     let mut facets = Sql::new(
@@ -196,7 +204,11 @@ pub const REBUILD_SUMMARIES: &[&str] = &[
     "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
      SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
      JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",
-    "UPDATE researchers SET collaborators_count = 0, close_collaborators_count = 0, linked_works_count = 0",
+    "UPDATE researchers SET collaborators_count = 0, close_collaborators_count = 0, linked_works_count = 0, \
+     topic_norm2 = 0",
+    "UPDATE researchers SET topic_norm2 = c.n FROM \
+     (SELECT researcher_id, SUM(CAST(works_count AS BIGINT) * works_count) AS n FROM researcher_topics \
+      GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
     "UPDATE researchers SET collaborators_count = c.n, close_collaborators_count = c.close FROM \
      (SELECT researcher_id, COUNT(*) AS n, SUM(CASE WHEN shared_works >= 2 THEN 1 ELSE 0 END) AS close \
       FROM collaborations GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",

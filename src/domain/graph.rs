@@ -84,70 +84,115 @@ pub struct Similar {
     pub researcher: researcher::Model,
     /// Cosine similarity of the two topic profiles (works per topic), 0..1.
     pub score: f64,
+    /// The researcher's main topics that the similar one shares, in the
+    /// order of the researcher's profile: (topic id, name).
+    pub shared_topics: Vec<(i64, String)>,
 }
 
-/// The `limit` researchers most similar to `researcher_id` by the cosine of
-/// their topic profiles (topic → works), best first, ties by id.
+/// How many of a researcher's topics (most works first) describe them for
+/// similarity, and how many researchers of each topic are candidates.
+const MAIN_TOPICS: usize = 25;
+const CANDIDATES_PER_TOPIC: usize = 100;
+
+#[derive(Debug, FromQueryResult)]
+struct MainTopic {
+    topic_id: i64,
+    name: String,
+    works_count: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TopicLink {
+    researcher_id: i64,
+    topic_id: i64,
+}
+
+/// The `limit` researchers most similar to `researcher_id`, best first, ties
+/// by id. The score is the cosine between the researcher's main topics
+/// (their 25 topics with the most works, works per topic) and the other's
+/// whole topic profile, whose length is the `topic_norm2` counter.
 ///
-/// Candidates are generated through shared topics in SQL from the
-/// `researcher_topics` summary, never by scanning every researcher: the top
-/// 100 researchers of each of the researcher's 25 main topics. Ranking is by
-/// `dot² / |b|²`, which orders like the cosine without `sqrt` in SQL; the
-/// cosine itself is finished here.
+/// Every step is bounded, whatever the researchers' output: the main topics
+/// (25 rows), the candidates (the 100 researchers with the most works in
+/// each main topic, read in index order), the dot products (the candidates'
+/// rows for the main topics) and the shared topics of the chosen few.
 pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, limit: u64) -> AppResult<Vec<Similar>> {
-    // Candidates first: for each of the researcher's (at most 25) main
-    // topics, the 100 researchers with the most works on it. Fetching them
-    // apart keeps the scoring below an index lookup per candidate (a planner
-    // cannot know how few candidates there will be).
-    let mut candidates_sql = Sql::new("WITH main AS (SELECT topic_id FROM researcher_topics WHERE researcher_id = ");
-    candidates_sql
-        .bind(researcher_id)
-        .push(
-            " ORDER BY works_count DESC, topic_id LIMIT 25), \
-         ranked AS (SELECT rt.researcher_id AS researcher_id, ROW_NUMBER() OVER (PARTITION BY rt.topic_id \
-           ORDER BY rt.works_count DESC, rt.researcher_id) AS place \
-           FROM main m JOIN researcher_topics rt ON rt.topic_id = m.topic_id) \
-         SELECT DISTINCT researcher_id FROM ranked WHERE place <= 100 AND researcher_id <> ",
-        )
-        .bind(researcher_id);
+    let mut main_sql = Sql::new(
+        "SELECT rt.topic_id AS topic_id, t.name AS name, CAST(rt.works_count AS BIGINT) AS works_count \
+         FROM researcher_topics rt JOIN topics t ON t.id = rt.topic_id WHERE rt.researcher_id = ",
+    );
+    main_sql.bind(researcher_id).push(&format!(" ORDER BY rt.works_count DESC, rt.topic_id LIMIT {MAIN_TOPICS}"));
+    let main: Vec<MainTopic> = main_sql.fetch_models(db).await?;
+    if main.is_empty() {
+        return Ok(Vec::new());
+    }
+    let main_ids: Vec<i64> = main.iter().map(|t| t.topic_id).collect();
+
+    // Each branch reads one topic's index range from its most prolific end.
+    let mut candidates_sql = Sql::default();
+    for (i, topic_id) in main_ids.iter().enumerate() {
+        if i > 0 {
+            candidates_sql.push(" UNION ");
+        }
+        candidates_sql
+            .push("SELECT * FROM (SELECT researcher_id FROM researcher_topics WHERE topic_id = ")
+            .bind(*topic_id)
+            .push(&format!(
+                " ORDER BY works_count DESC, researcher_id DESC LIMIT {CANDIDATES_PER_TOPIC}) top_{i}"
+            ));
+    }
     let candidates: Vec<i64> = candidates_sql
         .fetch_all(db)
         .await?
         .iter()
         .map(|row| row.try_get::<i64>("", "researcher_id"))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter(|id| *id != researcher_id)
+        .collect();
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql =
-        Sql::new("WITH mine AS (SELECT topic_id, works_count AS c FROM researcher_topics WHERE researcher_id = ");
-    sql.bind(researcher_id)
-        .push(
-            "), \
-         scores AS (SELECT p.researcher_id AS researcher_id, \
-           CAST(SUM(CASE WHEN m.c IS NULL THEN 0 ELSE p.works_count * m.c END) AS DOUBLE PRECISION) AS dot, \
-           CAST(SUM(p.works_count * p.works_count) AS DOUBLE PRECISION) AS norm2 \
-           FROM researcher_topics p LEFT JOIN mine m ON m.topic_id = p.topic_id \
-           WHERE p.researcher_id IN (",
-        )
+
+    let my_norm2: f64 = main.iter().map(|t| (t.works_count * t.works_count) as f64).sum();
+    let mut weights = Sql::new("CASE p.topic_id");
+    for t in &main {
+        weights.push(" WHEN ").bind(t.topic_id).push(" THEN ").bind(t.works_count);
+    }
+    weights.push(" ELSE 0 END");
+    let mut sql = Sql::new(&format!("SELECT {}, s.dot AS dot FROM (SELECT p.researcher_id AS researcher_id, CAST(SUM(p.works_count * ", super::researchers::COLUMNS));
+    sql.append(&weights)
+        .push(") AS DOUBLE PRECISION) AS dot FROM researcher_topics p WHERE p.researcher_id IN (")
         .bind_list(&candidates)
-        .push(") GROUP BY p.researcher_id) ")
-        .push(&format!(
-            "SELECT {}, s.dot AS dot, s.norm2 AS norm2, \
-             (SELECT CAST(SUM(c * c) AS DOUBLE PRECISION) FROM mine) AS my_norm2 \
-             FROM scores s JOIN researchers r ON r.id = s.researcher_id WHERE s.dot > 0 \
-             ORDER BY s.dot * s.dot / s.norm2 DESC, r.id ASC LIMIT {limit}",
-            super::researchers::COLUMNS
-        ));
+        .push(") AND p.topic_id IN (")
+        .bind_list(&main_ids)
+        .push(") GROUP BY p.researcher_id) s JOIN researchers r ON r.id = s.researcher_id WHERE r.topic_norm2 > 0 ")
+        .push(&format!("ORDER BY s.dot * s.dot / r.topic_norm2 DESC, r.id ASC LIMIT {limit}"));
     let rows = sql.fetch_all(db).await?;
-    rows.iter()
+    let mut similar = rows
+        .iter()
         .map(|row| {
+            let researcher = researcher::Model::from_query_result(row, "")?;
             let dot: f64 = row.try_get("", "dot")?;
-            let norm2: f64 = row.try_get("", "norm2")?;
-            let my_norm2: f64 = row.try_get("", "my_norm2")?;
-            let denominator = (norm2 * my_norm2).sqrt();
+            let denominator = (researcher.topic_norm2 as f64 * my_norm2).sqrt();
             let score = if denominator > 0.0 { (dot / denominator).clamp(0.0, 1.0) } else { 0.0 };
-            Ok(Similar { researcher: researcher::Model::from_query_result(row, "")?, score })
+            Ok(Similar { researcher, score, shared_topics: Vec::new() })
         })
-        .collect()
+        .collect::<AppResult<Vec<_>>>()?;
+    if similar.is_empty() {
+        return Ok(similar);
+    }
+
+    let chosen: Vec<i64> = similar.iter().map(|s| s.researcher.id).collect();
+    let mut shared_sql = Sql::new("SELECT researcher_id, topic_id FROM researcher_topics WHERE researcher_id IN (");
+    shared_sql.bind_list(&chosen).push(") AND topic_id IN (").bind_list(&main_ids).push(")");
+    let links: Vec<TopicLink> = shared_sql.fetch_models(db).await?;
+    for s in &mut similar {
+        s.shared_topics = main
+            .iter()
+            .filter(|t| links.iter().any(|l| l.researcher_id == s.researcher.id && l.topic_id == t.topic_id))
+            .map(|t| (t.topic_id, t.name.clone()))
+            .collect();
+    }
+    Ok(similar)
 }

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 /// The columns of `researchers` as the entity reads them, for joins.
 pub const COLUMNS: &str = "r.id, r.slug, r.display_name, r.orcid, r.open_to_collaborate, r.affiliation_id, \
                            r.works_count, r.followers_count, r.collaborators_count, r.close_collaborators_count, \
-                           r.linked_works_count, r.created_at";
+                           r.linked_works_count, r.topic_norm2, r.created_at";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimStatus {

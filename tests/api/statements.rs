@@ -100,5 +100,6 @@ async fn the_graph_operations_run_a_fixed_small_number_of_statements() {
     assert!(graph <= 10, "researchGraph ran {graph} statements");
 
     let (_, academic) = counted(&app, "academic.graphql", "AcademicProfile", json!({ "slug": "marc-mezard" })).await;
-    assert!(academic <= 5, "the academic profile ran {academic} statements");
+    // researcher, statistics, and four bounded steps of similarity.
+    assert!(academic <= 6, "the academic profile ran {academic} statements");
 }

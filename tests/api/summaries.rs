@@ -62,6 +62,12 @@ const CHECKS: &[(&str, &str, &str)] = &[
          JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",
     ),
     (
+        "topic_norm2",
+        "SELECT id, topic_norm2 FROM researchers",
+        "SELECT r.id, (SELECT COALESCE(SUM(CAST(t.works_count AS BIGINT) * t.works_count), 0) \
+         FROM researcher_topics t WHERE t.researcher_id = r.id) FROM researchers r",
+    ),
+    (
         "researcher_facets",
         "SELECT researcher_id, facet, value, works_count FROM researcher_facets",
         "SELECT a.researcher_id, 'year', CAST(w.year AS VARCHAR(8)), COUNT(*) FROM authorships a \

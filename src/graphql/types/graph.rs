@@ -1,14 +1,11 @@
 //! The research-graph explorer and similar researchers.
-use std::collections::HashSet;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, SimpleObject, ID};
 
 use super::{Researcher, Topic};
 use crate::domain::{graph, research_graph};
 use crate::error::AppError;
 use crate::graphql::ids::{encode, NodeType};
-use crate::graphql::loaders::TopicProfileByResearcher;
 use crate::state::db;
 
 type GqlResult<T> = async_graphql::Result<T>;
@@ -104,35 +101,27 @@ impl ResearchGraph {
 #[derive(SimpleObject)]
 pub struct SimilarResearcher {
     pub researcher: Researcher,
-    /// Cosine similarity of the two topic profiles, 0..1.
+    /// Cosine similarity of the researcher's main topics (their 25 topics
+    /// with the most works) and this researcher's topic profile, 0..1.
     pub score: f64,
+    /// The researcher's main topics that this researcher shares.
     pub shared_topics: Vec<Topic>,
 }
 
 impl SimilarResearcher {
-    /// `first` 1..100, default 5. Shared topics come from the topic-profile
-    /// loader, in the order of the researcher's own profile.
+    /// `first` 1..100, default 5.
     pub async fn for_researcher(ctx: &Context<'_>, researcher_id: i64, first: Option<i32>) -> GqlResult<Vec<Self>> {
         let first = first.unwrap_or(5);
         if !(1..=100).contains(&first) {
             return Err(AppError::bad_input(format!("`first` must be between 1 and 100, got {first}")).into());
         }
         let similar = graph::similar_researchers(db(ctx), researcher_id, first as u64).await?;
-        let loader = ctx.data_unchecked::<DataLoader<TopicProfileByResearcher>>();
-        let ids: Vec<i64> = similar.iter().map(|s| s.researcher.id).chain([researcher_id]).collect();
-        let profiles = loader.load_many(ids).await?;
-        let mine = profiles.get(&researcher_id).cloned().unwrap_or_default();
         Ok(similar
             .into_iter()
-            .map(|s| {
-                let theirs: HashSet<i64> =
-                    profiles.get(&s.researcher.id).into_iter().flatten().map(|t| t.topic_id).collect();
-                let shared_topics = mine
-                    .iter()
-                    .filter(|t| theirs.contains(&t.topic_id))
-                    .map(|t| Topic::from_parts(t.topic_id, t.topic_name.clone()))
-                    .collect();
-                SimilarResearcher { researcher: Researcher(s.researcher), score: s.score, shared_topics }
+            .map(|s| SimilarResearcher {
+                researcher: Researcher(s.researcher),
+                score: s.score,
+                shared_topics: s.shared_topics.into_iter().map(|(id, name)| Topic::from_parts(id, name)).collect(),
             })
             .collect())
     }
