@@ -22,6 +22,8 @@ pub struct Model {
     /// Sum of the squared works per topic (`researcher_topics`): the squared
     /// length of the topic profile, for the similarity cosine.
     pub topic_norm2: i64,
+    /// Distinct topics over the researcher's works.
+    pub topics_count: i32,
     pub created_at: DateTimeUtc,
 }
 

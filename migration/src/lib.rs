@@ -33,6 +33,7 @@ mod m20261125_000006_researcher_counters;
 mod m20261125_000007_researcher_facets;
 mod m20261125_000008_drop_collaborations_rank;
 mod m20261125_000009_researcher_topic_norm;
+mod m20261125_000010_researcher_topic_rank;
 
 /// Runs plain SQL statements in order: the migrations written as SQL that
 /// is the same on PostgreSQL and SQLite.
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_researcher_facets::Migration),
             Box::new(m20261125_000008_drop_collaborations_rank::Migration),
             Box::new(m20261125_000009_researcher_topic_norm::Migration),
+            Box::new(m20261125_000010_researcher_topic_rank::Migration),
         ]
     }
 }

@@ -114,7 +114,9 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
     if !work.topics.is_empty() {
         let mut norms = Sql::new(
             "UPDATE researchers SET topic_norm2 = (SELECT COALESCE(SUM(CAST(t.works_count AS BIGINT) * t.works_count), 0) \
-             FROM researcher_topics t WHERE t.researcher_id = researchers.id) WHERE id IN (",
+             FROM researcher_topics t WHERE t.researcher_id = researchers.id), \
+             topics_count = (SELECT COUNT(*) FROM researcher_topics t WHERE t.researcher_id = researchers.id) \
+             WHERE id IN (",
         );
         norms.bind_list(authors).push(")");
         run(txn, &norms).await?;
@@ -205,10 +207,10 @@ pub const REBUILD_SUMMARIES: &[&str] = &[
      SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
      JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",
     "UPDATE researchers SET collaborators_count = 0, close_collaborators_count = 0, linked_works_count = 0, \
-     topic_norm2 = 0",
-    "UPDATE researchers SET topic_norm2 = c.n FROM \
-     (SELECT researcher_id, SUM(CAST(works_count AS BIGINT) * works_count) AS n FROM researcher_topics \
-      GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
+     topic_norm2 = 0, topics_count = 0",
+    "UPDATE researchers SET topic_norm2 = c.n, topics_count = c.topics FROM \
+     (SELECT researcher_id, SUM(CAST(works_count AS BIGINT) * works_count) AS n, COUNT(*) AS topics \
+      FROM researcher_topics GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
     "UPDATE researchers SET collaborators_count = c.n, close_collaborators_count = c.close FROM \
      (SELECT researcher_id, COUNT(*) AS n, SUM(CASE WHEN shared_works >= 2 THEN 1 ELSE 0 END) AS close \
       FROM collaborations GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",

@@ -14,7 +14,8 @@ use crate::error::{AppError, AppResult};
 /// The columns of `researchers` as the entity reads them, for joins.
 pub const COLUMNS: &str = "r.id, r.slug, r.display_name, r.orcid, r.open_to_collaborate, r.affiliation_id, \
                            r.works_count, r.followers_count, r.collaborators_count, r.close_collaborators_count, \
-                           r.linked_works_count, r.topic_norm2, r.created_at";
+                           r.linked_works_count, r.topic_norm2, r.topics_count, \
+                           r.created_at";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimStatus {
@@ -168,15 +169,28 @@ pub struct TopicShare {
     pub works_count: i64,
 }
 
-/// Every topic of each researcher, most frequent first (then by name).
-pub async fn topic_profiles(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TopicShare>>> {
-    let mut sql = Sql::new(
-        "SELECT rt.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, \
-         CAST(rt.works_count AS BIGINT) AS works_count FROM researcher_topics rt JOIN topics t ON t.id = rt.topic_id \
-         WHERE rt.researcher_id IN (",
-    );
-    sql.bind_list(ids).push(") ORDER BY rt.researcher_id, rt.works_count DESC, t.name, t.id");
-    let rows: Vec<TopicShare> = sql.fetch_models(db).await?;
+/// The most a client can ask of a researcher's topics at once.
+pub const MAX_TOPICS: usize = 100;
+
+/// The main topics of each researcher: at most [`MAX_TOPICS`], most works
+/// first, ties by topic id. One `UNION ALL` branch per researcher reads the
+/// start of `ix_researcher_topics_rank`, however many topics they have.
+pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TopicShare>>> {
+    let mut sql = Sql::default();
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push(
+            "SELECT * FROM (SELECT rt.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, \
+             CAST(rt.works_count AS BIGINT) AS works_count FROM researcher_topics rt \
+             JOIN topics t ON t.id = rt.topic_id WHERE rt.researcher_id = ",
+        )
+        .bind(*id)
+        .push(&format!(" ORDER BY -rt.works_count, rt.topic_id LIMIT {MAX_TOPICS}) main_{i}"));
+    }
+    let mut rows: Vec<TopicShare> = sql.fetch_models(db).await?;
+    rows.sort_by(|a, b| (a.researcher_id, -a.works_count, a.topic_id).cmp(&(b.researcher_id, -b.works_count, b.topic_id)));
     Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
 }
 

@@ -62,6 +62,11 @@ const CHECKS: &[(&str, &str, &str)] = &[
          JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",
     ),
     (
+        "topics_count",
+        "SELECT id, topics_count FROM researchers",
+        "SELECT r.id, (SELECT COUNT(*) FROM researcher_topics t WHERE t.researcher_id = r.id) FROM researchers r",
+    ),
+    (
         "topic_norm2",
         "SELECT id, topic_norm2 FROM researchers",
         "SELECT r.id, (SELECT COALESCE(SUM(CAST(t.works_count AS BIGINT) * t.works_count), 0) \

@@ -37,7 +37,7 @@ batch_loader!(InstitutionById: institution::Model = institutions::by_ids);
 batch_loader!(ExternalIdsByResearcher: Vec<external_id::Model> = researchers::external_ids_by_researchers);
 batch_loader!(
     /// Topic profile of a researcher, most frequent topic first.
-    TopicProfileByResearcher: Vec<TopicShare> = researchers::topic_profiles
+    MainTopicsByResearcher: Vec<TopicShare> = researchers::main_topics
 );
 batch_loader!(StandingByResearcher: RecordStanding = researchers::standings);
 batch_loader!(StatsByResearcher: ResearcherStats = stats::by_researchers);
@@ -76,7 +76,7 @@ pub fn register(
         .data(loader.make(TopicById))
         .data(loader.make(InstitutionById))
         .data(loader.make(ExternalIdsByResearcher))
-        .data(loader.make(TopicProfileByResearcher))
+        .data(loader.make(MainTopicsByResearcher))
         .data(loader.make(StandingByResearcher))
         .data(loader.make(StatsByResearcher))
         .data(loader.make(AuthorshipsByWork))

@@ -6,13 +6,13 @@ use entity::{external_id, researcher};
 use super::{
     ClaimStatus, ExternalIdScheme, Institution, ResearcherWorksFilter, Topic, TrustLevel, Work, WorkKind, WorkOrder,
 };
-use crate::domain::researchers::{RecordStanding, TopicShare};
+use crate::domain::researchers::{RecordStanding, TopicShare, MAX_TOPICS};
 use crate::domain::{graph, trust, works};
 use crate::error::AppError;
 use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::loaders::{
     load_one, ExternalIdsByResearcher, InstitutionById, StandingByResearcher, StatsByResearcher,
-    TopicProfileByResearcher,
+    MainTopicsByResearcher,
 };
 use crate::graphql::pagination::{connection, connection_with, PageArgs, RelayConnection};
 use crate::graphql::types::graph::{ResearchGraph, SimilarResearcher};
@@ -30,8 +30,8 @@ impl Researcher {
         Ok(load_one::<StandingByResearcher>(ctx, self.0.id).await?.unwrap_or_default())
     }
 
-    async fn topic_profile(&self, ctx: &Context<'_>) -> Result<Vec<TopicShare>, AppError> {
-        Ok(load_one::<TopicProfileByResearcher>(ctx, self.0.id).await?.unwrap_or_default())
+    async fn main_topics(&self, ctx: &Context<'_>) -> Result<Vec<TopicShare>, AppError> {
+        Ok(load_one::<MainTopicsByResearcher>(ctx, self.0.id).await?.unwrap_or_default())
     }
 }
 
@@ -88,15 +88,16 @@ impl Researcher {
         ResearcherCounts(self.clone())
     }
 
-    /// The researcher's topics, most frequent first: `first` 1..100, default 10.
+    /// The researcher's topics, most works first (ties by topic id): `first`
+    /// 1..100, default 10.
     async fn topics(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<ResearcherTopic>> {
         let first = first.unwrap_or(10);
-        if !(1..=100).contains(&first) {
-            return Err(AppError::bad_input(format!("`first` must be between 1 and 100, got {first}")).into());
+        if !(1..=MAX_TOPICS as i32).contains(&first) {
+            return Err(AppError::bad_input(format!("`first` must be between 1 and {MAX_TOPICS}, got {first}")).into());
         }
         let works_count = self.0.works_count.max(1) as f64;
         Ok(self
-            .topic_profile(ctx)
+            .main_topics(ctx)
             .await?
             .into_iter()
             .take(first as usize)
@@ -275,8 +276,8 @@ impl ResearcherCounts {
     }
 
     /// Distinct topics over the researcher's works.
-    async fn topics(&self, ctx: &Context<'_>) -> GqlResult<i64> {
-        Ok(self.0.topic_profile(ctx).await?.len() as i64)
+    async fn topics(&self) -> i64 {
+        i64::from(self.0 .0.topics_count)
     }
 
     /// Distinct co-authors.
