@@ -200,6 +200,8 @@ shared_buffers = 256MB
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+# The data sits in memory or on SSD: a random page costs about a sequential one.
+random_page_cost = 1.1
 EOF
 
 # --- pick a port and start ------------------------------------------------------

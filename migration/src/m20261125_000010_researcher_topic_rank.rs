@@ -10,7 +10,7 @@ const UP: &[&str] = &[
     "UPDATE researchers SET topics_count = c.n FROM \
      (SELECT researcher_id, COUNT(*) AS n FROM researcher_topics GROUP BY researcher_id) AS c \
      WHERE researchers.id = c.researcher_id",
-    "CREATE INDEX ix_researcher_topics_rank ON researcher_topics (researcher_id, (-works_count), topic_id)",
+    "CREATE INDEX ix_researcher_topics_rank ON researcher_topics (researcher_id, works_count, topic_id)",
 ];
 
 const DOWN: &[&str] =

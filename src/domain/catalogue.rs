@@ -196,7 +196,7 @@ pub const REBUILD_SUMMARIES: &[&str] = &[
      JOIN researchers r ON r.id = p.coauthor_id ORDER BY p.researcher_id, p.coauthor_id",
     "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
      SELECT researcher_id, 'year', CAST(work_year AS VARCHAR(8)), COUNT(*) FROM authorships \
-     WHERE work_year <> 0 GROUP BY researcher_id, work_year",
+     WHERE work_year <> 0 GROUP BY researcher_id, work_year ORDER BY researcher_id",
     "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
      SELECT a.researcher_id, 'kind', w.kind, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
      GROUP BY a.researcher_id, w.kind",
@@ -205,7 +205,8 @@ pub const REBUILD_SUMMARIES: &[&str] = &[
      WHERE w.venue IS NOT NULL GROUP BY a.researcher_id, w.venue",
     "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
      SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
-     JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id",
+     JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id \
+     ORDER BY a.researcher_id, wt.topic_id",
     "UPDATE researchers SET collaborators_count = 0, close_collaborators_count = 0, linked_works_count = 0, \
      topic_norm2 = 0, topics_count = 0",
     "UPDATE researchers SET topic_norm2 = c.n, topics_count = c.topics FROM \

@@ -109,7 +109,7 @@ struct TopicLink {
 
 /// The `limit` researchers most similar to `researcher_id`, best first, ties
 /// by id. The score is the cosine between the researcher's main topics
-/// (their 25 topics with the most works, works per topic) and the other's
+/// (their 25 topics with the most works, ties by topic id, highest first) and the other's
 /// whole topic profile, whose length is the `topic_norm2` counter.
 ///
 /// Every step is bounded, whatever the researchers' output: the main topics
@@ -119,10 +119,13 @@ struct TopicLink {
 pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, limit: u64) -> AppResult<Vec<Similar>> {
     let mut main_sql = Sql::new(
         "SELECT rt.topic_id AS topic_id, t.name AS name, CAST(rt.works_count AS BIGINT) AS works_count \
-         FROM researcher_topics rt JOIN topics t ON t.id = rt.topic_id WHERE rt.researcher_id = ",
+         FROM (SELECT topic_id, works_count FROM researcher_topics WHERE researcher_id = ",
     );
-    main_sql.bind(researcher_id).push(&format!(" ORDER BY rt.works_count DESC, rt.topic_id LIMIT {MAIN_TOPICS}"));
-    let main: Vec<MainTopic> = main_sql.fetch_models(db).await?;
+    main_sql.bind(researcher_id).push(&format!(
+        " ORDER BY works_count DESC, topic_id DESC LIMIT {MAIN_TOPICS}) rt JOIN topics t ON t.id = rt.topic_id"
+    ));
+    let mut main: Vec<MainTopic> = main_sql.fetch_models(db).await?;
+    main.sort_by(|a, b| (b.works_count, b.topic_id).cmp(&(a.works_count, a.topic_id)));
     if main.is_empty() {
         return Ok(Vec::new());
     }

@@ -87,13 +87,20 @@ pub struct Listing {
 }
 
 /// The total of a listing: a counting statement, run only when a client
-/// asks for `totalCount`.
+/// asks for `totalCount`, or a number already in hand (a counter on a row
+/// the request has read).
 #[derive(Debug, Clone)]
-pub struct TotalCount(Sql);
+pub enum TotalCount {
+    Count(Sql),
+    Known(i64),
+}
 
 impl TotalCount {
     pub async fn resolve(&self, db: &impl ConnectionTrait) -> AppResult<i64> {
-        self.0.fetch_count(db).await
+        match self {
+            Self::Count(sql) => sql.fetch_count(db).await,
+            Self::Known(n) => Ok(*n),
+        }
     }
 }
 
@@ -221,7 +228,7 @@ impl Listing {
             items.reverse();
             (more, beyond_cursor)
         };
-        let total = TotalCount(self.count.clone().unwrap_or_else(|| self.count_sql()));
+        let total = TotalCount::Count(self.count.clone().unwrap_or_else(|| self.count_sql()));
         Ok(Page { items, has_previous, has_next, total })
     }
 

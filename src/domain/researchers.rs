@@ -173,24 +173,25 @@ pub struct TopicShare {
 pub const MAX_TOPICS: usize = 100;
 
 /// The main topics of each researcher: at most [`MAX_TOPICS`], most works
-/// first, ties by topic id. One `UNION ALL` branch per researcher reads the
-/// start of `ix_researcher_topics_rank`, however many topics they have.
+/// first, ties by topic id (highest first). One `UNION ALL` branch per
+/// researcher reads the end of `ix_researcher_topics_rank` backwards, however
+/// many topics they have, and only then looks up the topics' names.
 pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TopicShare>>> {
-    let mut sql = Sql::default();
+    let mut sql = Sql::new(
+        "SELECT rt.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, \
+         CAST(rt.works_count AS BIGINT) AS works_count FROM (",
+    );
     for (i, id) in ids.iter().enumerate() {
         if i > 0 {
             sql.push(" UNION ALL ");
         }
-        sql.push(
-            "SELECT * FROM (SELECT rt.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, \
-             CAST(rt.works_count AS BIGINT) AS works_count FROM researcher_topics rt \
-             JOIN topics t ON t.id = rt.topic_id WHERE rt.researcher_id = ",
-        )
-        .bind(*id)
-        .push(&format!(" ORDER BY -rt.works_count, rt.topic_id LIMIT {MAX_TOPICS}) main_{i}"));
+        sql.push("SELECT * FROM (SELECT researcher_id, topic_id, works_count FROM researcher_topics WHERE researcher_id = ")
+            .bind(*id)
+            .push(&format!(" ORDER BY works_count DESC, topic_id DESC LIMIT {MAX_TOPICS}) main_{i}"));
     }
+    sql.push(") rt JOIN topics t ON t.id = rt.topic_id");
     let mut rows: Vec<TopicShare> = sql.fetch_models(db).await?;
-    rows.sort_by(|a, b| (a.researcher_id, -a.works_count, a.topic_id).cmp(&(b.researcher_id, -b.works_count, b.topic_id)));
+    rows.sort_by(|a, b| (a.researcher_id, b.works_count, b.topic_id).cmp(&(b.researcher_id, a.works_count, a.topic_id)));
     Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
 }
 

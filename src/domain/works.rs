@@ -17,7 +17,7 @@ const COLUMNS: &str =
 /// The kinds of work, as stored in `works.kind`.
 pub const KINDS: [&str; 8] = ["PREPRINT", "ARTICLE", "BOOK", "CHAPTER", "PROCEEDINGS", "DATASET", "THESIS", "OTHER"];
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkFilter {
     pub search: Option<String>,
     pub year_from: Option<i32>,
@@ -25,6 +25,13 @@ pub struct WorkFilter {
     pub kind: Option<&'static str>,
     pub topic_id: Option<i64>,
     pub researcher_id: Option<i64>,
+}
+
+impl WorkFilter {
+    /// Every work of one researcher.
+    pub fn by_researcher(researcher_id: i64) -> Self {
+        Self { researcher_id: Some(researcher_id), ..Self::default() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,17 +132,10 @@ pub async fn list(
         id_expr: if by_researcher { "fa.work_id" } else { "w.id" }.to_owned(),
         sort: SortSpec::by(expr, kind, order.descending),
         // All of a researcher's works: the counter kept beside the researcher.
-        count: match filter {
-            WorkFilter {
-                researcher_id: Some(id),
-                search: None,
-                year_from: None,
-                year_to: None,
-                kind: None,
-                topic_id: None,
-            } => {
+        count: match filter.researcher_id {
+            Some(id) if *filter == WorkFilter::by_researcher(id) => {
                 let mut count = Sql::new("SELECT CAST(works_count AS BIGINT) AS n FROM researchers WHERE id = ");
-                count.bind(*id);
+                count.bind(id);
                 Some(count)
             }
             _ => None,

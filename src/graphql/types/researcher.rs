@@ -6,6 +6,7 @@ use entity::{external_id, researcher};
 use super::{
     ClaimStatus, ExternalIdScheme, Institution, ResearcherWorksFilter, Topic, TrustLevel, Work, WorkKind, WorkOrder,
 };
+use crate::domain::page::TotalCount;
 use crate::domain::researchers::{RecordStanding, TopicShare, MAX_TOPICS};
 use crate::domain::{graph, trust, works};
 use crate::error::AppError;
@@ -126,7 +127,11 @@ impl Researcher {
         let order = work_order(order_by, &filter);
         let key = order.list_key();
         let request = PageArgs { first, after, last, before }.request(&key)?;
-        let page = works::list(db(ctx), &filter, order, &request).await?;
+        let mut page = works::list(db(ctx), &filter, order, &request).await?;
+        if filter == works::WorkFilter::by_researcher(self.0.id) {
+            // Every work of the researcher: the counter on the row in hand.
+            page.total = TotalCount::Known(i64::from(self.0.works_count));
+        }
         Ok(connection(&key, page, Work))
     }
 
