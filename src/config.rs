@@ -39,7 +39,10 @@ pub struct Config {
     pub seed_demo_when_empty: bool,
 
     /// How long a batch loader gathers keys before it queries, in microseconds.
-    #[arg(long, env = "LOADER_DELAY_MICROS", default_value_t = 1000)]
+    /// 200 measured best on the profile and works pages (BENCHMARKS.md): a
+    /// shorter wait adds less latency per loader level, and concurrent
+    /// requests still share batches.
+    #[arg(long, env = "LOADER_DELAY_MICROS", default_value_t = 200)]
     pub loader_delay_micros: u64,
 
     #[command(flatten)]
@@ -80,7 +83,7 @@ impl Config {
             max_complexity: 20_000,
             max_body_bytes: 256 * 1024,
             seed_demo_when_empty: true,
-            loader_delay_micros: 1000,
+            loader_delay_micros: 200,
             request_timeout_secs: 30,
             auth: crate::auth::AuthConfig::default(),
         }

@@ -13,7 +13,6 @@ const UP: &[&str] = &[
     "CREATE INDEX ix_researcher_topics_rank ON researcher_topics (researcher_id, works_count, topic_id)",
 ];
 
-const DOWN: &[&str] =
-    &["DROP INDEX ix_researcher_topics_rank", "ALTER TABLE researchers DROP COLUMN topics_count"];
+const DOWN: &[&str] = &["DROP INDEX ix_researcher_topics_rank", "ALTER TABLE researchers DROP COLUMN topics_count"];
 
 crate::plain_sql_migration!();

@@ -92,7 +92,7 @@ pub struct Similar {
 /// How many of a researcher's topics (most works first) describe them for
 /// similarity, and how many researchers of each topic are candidates.
 const MAIN_TOPICS: usize = 25;
-const CANDIDATES_PER_TOPIC: usize = 100;
+const CANDIDATES_PER_TOPIC: usize = 30;
 
 #[derive(Debug, FromQueryResult)]
 struct MainTopic {
@@ -113,7 +113,7 @@ struct TopicLink {
 /// whole topic profile, whose length is the `topic_norm2` counter.
 ///
 /// Every step is bounded, whatever the researchers' output: the main topics
-/// (25 rows), the candidates (the 100 researchers with the most works in
+/// (25 rows), the candidates (the 30 researchers with the most works in
 /// each main topic, read in index order), the dot products (the candidates'
 /// rows for the main topics) and the shared topics of the chosen few.
 pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, limit: u64) -> AppResult<Vec<Similar>> {
@@ -140,9 +140,7 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
         candidates_sql
             .push("SELECT * FROM (SELECT researcher_id FROM researcher_topics WHERE topic_id = ")
             .bind(*topic_id)
-            .push(&format!(
-                " ORDER BY works_count DESC, researcher_id DESC LIMIT {CANDIDATES_PER_TOPIC}) top_{i}"
-            ));
+            .push(&format!(" ORDER BY works_count DESC, researcher_id DESC LIMIT {CANDIDATES_PER_TOPIC}) top_{i}"));
     }
     let candidates: Vec<i64> = candidates_sql
         .fetch_all(db)
@@ -163,7 +161,10 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
         weights.push(" WHEN ").bind(t.topic_id).push(" THEN ").bind(t.works_count);
     }
     weights.push(" ELSE 0 END");
-    let mut sql = Sql::new(&format!("SELECT {}, s.dot AS dot FROM (SELECT p.researcher_id AS researcher_id, CAST(SUM(p.works_count * ", super::researchers::COLUMNS));
+    let mut sql = Sql::new(&format!(
+        "SELECT {}, s.dot AS dot FROM (SELECT p.researcher_id AS researcher_id, CAST(SUM(p.works_count * ",
+        super::researchers::COLUMNS
+    ));
     sql.append(&weights)
         .push(") AS DOUBLE PRECISION) AS dot FROM researcher_topics p WHERE p.researcher_id IN (")
         .bind_list(&candidates)

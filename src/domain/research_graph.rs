@@ -9,8 +9,9 @@
 //!
 //! Each kind is first limited in SQL by its own importance (works by number
 //! of authors and co-authors by shared works, `limit` of each; for each
-//! expanded co-author, their closest co-authors, `8 × limit` pairs in all),
-//! so the cost is bounded by `limit`, not by the researcher's output. A node's weight is then its weighted degree in that
+//! expanded co-author, their closest co-authors, enough to fill twice the
+//! room the first ring leaves under `limit`), so the cost is bounded by
+//! `limit`, not by the researcher's output. A node's weight is then its weighted degree in that
 //! neighbourhood (the sum of its edges' weights: shared works for co-author
 //! links, 1 otherwise). When the neighbourhood has more than `limit` nodes,
 //! the researcher is kept and then the heaviest nodes (ties: kind, then id);
@@ -30,9 +31,9 @@ pub const MAX_LIMIT: i32 = 500;
 /// co-authors.
 const EXPANDED_COAUTHORS: usize = 50;
 
-/// Second-ring pairs read per node of the limit (shared among the expanded
-/// co-authors): enough candidates for the weight-ranked cut to choose from.
-const SECOND_RING_PAIRS_PER_NODE: usize = 8;
+/// The most second-ring pairs read per node of the limit (shared among the
+/// expanded co-authors).
+const MAX_PAIRS_PER_NODE: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NodeKind {
@@ -235,7 +236,12 @@ pub async fn research_graph(
     if depth == 2 && !coauthors.is_empty() {
         // The closest co-authors are expanded (they are listed by shared works).
         let first_ring: Vec<i64> = coauthors.iter().take(EXPANDED_COAUTHORS).map(|c| c.id).collect();
-        let pairs = closest_coauthors(db, &first_ring, (SECOND_RING_PAIRS_PER_NODE * limit).div_ceil(first_ring.len())).await?;
+        // Enough pairs to fill twice the room left under the limit, so the
+        // weight-ranked cut still has a choice; never more than 8 per node.
+        let room = limit.saturating_sub(labels.len()).max(1);
+        let per_coauthor =
+            (2 * room).div_ceil(first_ring.len()).min(MAX_PAIRS_PER_NODE * limit / first_ring.len()).max(1);
+        let pairs = closest_coauthors(db, &first_ring, per_coauthor).await?;
         let second_ring: Vec<i64> = pairs
             .iter()
             .map(|p| p.b)

@@ -185,13 +185,17 @@ pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Ha
         if i > 0 {
             sql.push(" UNION ALL ");
         }
-        sql.push("SELECT * FROM (SELECT researcher_id, topic_id, works_count FROM researcher_topics WHERE researcher_id = ")
-            .bind(*id)
-            .push(&format!(" ORDER BY works_count DESC, topic_id DESC LIMIT {MAX_TOPICS}) main_{i}"));
+        sql.push(
+            "SELECT * FROM (SELECT researcher_id, topic_id, works_count FROM researcher_topics WHERE researcher_id = ",
+        )
+        .bind(*id)
+        .push(&format!(" ORDER BY works_count DESC, topic_id DESC LIMIT {MAX_TOPICS}) main_{i}"));
     }
     sql.push(") rt JOIN topics t ON t.id = rt.topic_id");
     let mut rows: Vec<TopicShare> = sql.fetch_models(db).await?;
-    rows.sort_by(|a, b| (a.researcher_id, b.works_count, b.topic_id).cmp(&(b.researcher_id, a.works_count, a.topic_id)));
+    rows.sort_by(|a, b| {
+        (a.researcher_id, b.works_count, b.topic_id).cmp(&(b.researcher_id, a.works_count, a.topic_id))
+    });
     Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
 }
 

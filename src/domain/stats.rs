@@ -51,7 +51,8 @@ pub async fn by_researchers(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult
         let n = i64::from(f.works_count);
         match f.facet.as_str() {
             "year" => {
-                let year = f.value.parse::<i32>().map_err(|_| AppError::internal(format!("bad year facet {:?}", f.value)))?;
+                let year =
+                    f.value.parse::<i32>().map_err(|_| AppError::internal(format!("bad year facet {:?}", f.value)))?;
                 tally.years.insert(year, n);
             }
             "kind" => tally.kinds.push((f.value, n)),

@@ -12,8 +12,7 @@ use crate::domain::{graph, trust, works};
 use crate::error::AppError;
 use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::loaders::{
-    load_one, ExternalIdsByResearcher, InstitutionById, StandingByResearcher, StatsByResearcher,
-    MainTopicsByResearcher,
+    load_one, ExternalIdsByResearcher, InstitutionById, MainTopicsByResearcher, StandingByResearcher, StatsByResearcher,
 };
 use crate::graphql::pagination::{connection, connection_with, PageArgs, RelayConnection};
 use crate::graphql::types::graph::{ResearchGraph, SimilarResearcher};
