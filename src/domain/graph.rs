@@ -125,7 +125,7 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
         " ORDER BY works_count DESC, topic_id DESC LIMIT {MAIN_TOPICS}) rt JOIN topics t ON t.id = rt.topic_id"
     ));
     let mut main: Vec<MainTopic> = main_sql.fetch_models(db).await?;
-    main.sort_by(|a, b| (b.works_count, b.topic_id).cmp(&(a.works_count, a.topic_id)));
+    main.sort_by_key(|t| std::cmp::Reverse((t.works_count, t.topic_id)));
     if main.is_empty() {
         return Ok(Vec::new());
     }
