@@ -178,22 +178,12 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
     Ok(work_id)
 }
 
-/// Rebuilds every summary from the base tables (after a bulk load).
+/// Rebuilds the summaries from the base tables after a bulk load, which
+/// writes `collaborations` itself (`seed::synthetic`); the counters that
+/// depend on it are recomputed here.
 pub const REBUILD_SUMMARIES: &[&str] = &[
-    "DELETE FROM collaborations",
     "DELETE FROM researcher_topics",
     "DELETE FROM researcher_facets",
-    // `work_year` (0 when unknown) sits beside both authors, so the 30 M
-    // pairs of the default synthetic size are grouped without joining works;
-    // inserting them in key order appends to the primary key's B-tree
-    // instead of splitting pages all over it.
-    "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_name) \
-     SELECT p.researcher_id, p.coauthor_id, p.shared_works, p.first_year, p.last_year, r.display_name \
-     FROM (SELECT a.researcher_id AS researcher_id, b.researcher_id AS coauthor_id, COUNT(*) AS shared_works, \
-           MIN(NULLIF(a.work_year, 0)) AS first_year, MAX(NULLIF(a.work_year, 0)) AS last_year FROM authorships a \
-           JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-           GROUP BY a.researcher_id, b.researcher_id) p \
-     JOIN researchers r ON r.id = p.coauthor_id ORDER BY p.researcher_id, p.coauthor_id",
     "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
      SELECT researcher_id, 'year', CAST(work_year AS VARCHAR(8)), COUNT(*) FROM authorships \
      WHERE work_year <> 0 GROUP BY researcher_id, work_year ORDER BY researcher_id",

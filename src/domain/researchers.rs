@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryF
 
 use super::group_by;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
-use super::search::{matches_cte, SearchIndex, SearchTerms};
+use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
 use super::sql::Sql;
 use crate::error::{AppError, AppResult};
 
@@ -24,7 +24,7 @@ pub enum ClaimStatus {
     Claimed,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResearcherFilter {
     pub search: Option<String>,
     pub topic_id: Option<i64>,
@@ -155,7 +155,12 @@ pub async fn list(
         from_where,
         id_expr: "r.id".to_owned(),
         sort: SortSpec::by(expr, kind, order.descending),
-        count: None,
+        count: match &terms {
+            Some(t) if *filter == (ResearcherFilter { search: filter.search.clone(), ..Default::default() }) => {
+                Some(count_matches(db.get_database_backend(), SearchIndex::Researchers, t))
+            }
+            _ => None,
+        },
     };
     listing.fetch(db, page).await
 }

@@ -82,3 +82,22 @@ pub fn matches_cte(backend: DbBackend, index: SearchIndex, terms: &SearchTerms) 
     }
     sql
 }
+
+/// `SELECT COUNT(*) AS n`: how many rows match, straight from the full-text
+/// index, for a listing filtered by the search alone (no join back to the
+/// table, no ranking).
+pub fn count_matches(backend: DbBackend, index: SearchIndex, terms: &SearchTerms) -> Sql {
+    let table = index.table();
+    let mut sql = Sql::default();
+    match backend {
+        DbBackend::Postgres => {
+            sql.push(&format!("SELECT COUNT(*) AS n FROM {table} WHERE search_vector @@ to_tsquery('simple', "))
+                .bind(terms.tsquery())
+                .push(")");
+        }
+        _ => {
+            sql.push(&format!("SELECT COUNT(*) AS n FROM {table}_fts WHERE {table}_fts MATCH ")).bind(terms.fts5_query());
+        }
+    }
+    sql
+}

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryF
 
 use super::group_by;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
-use super::search::{matches_cte, SearchIndex, SearchTerms};
+use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
 use super::sql::Sql;
 use crate::error::{AppError, AppResult};
 
@@ -132,11 +132,15 @@ pub async fn list(
         id_expr: if by_researcher { "fa.work_id" } else { "w.id" }.to_owned(),
         sort: SortSpec::by(expr, kind, order.descending),
         // All of a researcher's works: the counter kept beside the researcher.
-        count: match filter.researcher_id {
-            Some(id) if *filter == WorkFilter::by_researcher(id) => {
+        count: match (filter.researcher_id, &terms) {
+            (Some(id), _) if *filter == WorkFilter::by_researcher(id) => {
                 let mut count = Sql::new("SELECT CAST(works_count AS BIGINT) AS n FROM researchers WHERE id = ");
                 count.bind(id);
                 Some(count)
+            }
+            // The search alone: count the full-text matches.
+            (None, Some(t)) if *filter == (WorkFilter { search: filter.search.clone(), ..WorkFilter::default() }) => {
+                Some(count_matches(db.get_database_backend(), SearchIndex::Works, t))
             }
             _ => None,
         },

@@ -1,6 +1,7 @@
 //! Fast bulk loading for large data sets: `COPY` on PostgreSQL, large
-//! multi-row inserts inside transactions on SQLite, with secondary indexes
-//! and full-text triggers set aside during the load and rebuilt after it.
+//! multi-row inserts inside transactions on SQLite, with secondary indexes,
+//! foreign keys and full-text triggers set aside during the load and
+//! rebuilt after it.
 use sea_orm::sqlx::{self, AssertSqlSafe, Row};
 use sea_orm::{DatabaseConnection, DbBackend};
 
@@ -112,8 +113,8 @@ impl BulkWriter {
         Ok(())
     }
 
-    /// Drops the secondary indexes (and SQLite's full-text triggers) of the
-    /// catalogue and returns what rebuilds them.
+    /// Drops the secondary indexes of the catalogue (and PostgreSQL's foreign
+    /// keys, SQLite's full-text triggers) and returns what rebuilds them.
     pub async fn set_aside_indexes(&self) -> AppResult<Vec<String>> {
         let (catalog, drop_index): (&str, fn(&str) -> String) = match self {
             Self::Postgres(_) => (
@@ -130,6 +131,24 @@ impl BulkWriter {
         for (name, sql) in self.catalog(catalog).await? {
             self.execute(&drop_index(&name)).await?;
             rebuild.push(sql);
+        }
+        if let Self::Postgres(_) = self {
+            // Foreign keys are checked row by row during a load (two lookups
+            // per co-author pair); added back after it, each is validated
+            // by one join.
+            let keys = self
+                .catalog(
+                    "SELECT conrelid::regclass::text || '.' || conname AS name, \
+                     'ALTER TABLE ' || conrelid::regclass::text || ' ADD CONSTRAINT ' || conname || ' ' || \
+                     pg_get_constraintdef(oid) AS sql FROM pg_constraint \
+                     WHERE contype = 'f' AND connamespace = current_schema()::regnamespace",
+                )
+                .await?;
+            for (name, sql) in keys {
+                let (table, constraint) = name.rsplit_once('.').unwrap_or((name.as_str(), ""));
+                self.execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {constraint}")).await?;
+                rebuild.push(sql);
+            }
         }
         if let Self::Sqlite(_) = self {
             let triggers = self
