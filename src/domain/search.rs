@@ -96,7 +96,8 @@ pub fn count_matches(backend: DbBackend, index: SearchIndex, terms: &SearchTerms
                 .push(")");
         }
         _ => {
-            sql.push(&format!("SELECT COUNT(*) AS n FROM {table}_fts WHERE {table}_fts MATCH ")).bind(terms.fts5_query());
+            sql.push(&format!("SELECT COUNT(*) AS n FROM {table}_fts WHERE {table}_fts MATCH "))
+                .bind(terms.fts5_query());
         }
     }
     sql

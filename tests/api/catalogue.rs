@@ -171,6 +171,13 @@ async fn work_search_ranks_by_relevance_and_combines_with_filters() {
         titles(&data["works"]["nodes"]),
         vec!["The Gaussian equivalence of generative models for learning with shallow neural networks"]
     );
+    // The total counts the search and the filter together, not the search alone.
+    assert_eq!(data["works"]["totalCount"], 1);
+    let unfiltered =
+        app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "gauss" } })).await;
+    let all_gauss = titles(&unfiltered["works"]["nodes"]).len() as i64;
+    assert!(all_gauss > 1, "more than one work matches `gauss` in any year");
+    assert_eq!(unfiltered["works"]["totalCount"].as_i64(), Some(all_gauss));
 
     let none = app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "zzzzqqq" } })).await;
     assert_eq!(none["works"]["totalCount"], 0);
