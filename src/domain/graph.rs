@@ -2,7 +2,7 @@
 use entity::researcher;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
+use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::sql::Sql;
 use crate::error::{AppError, AppResult};
 
@@ -56,7 +56,7 @@ pub async fn collaborators(
             keys: vec![("-c.shared_works".to_owned(), SortKind::Int), ("c.coauthor_name".to_owned(), SortKind::Text)],
             descending: false,
         },
-        count: Some(collaborators_total(researcher_id, min_shared_works)),
+        count: Some(TotalCount::Count(collaborators_total(researcher_id, min_shared_works))),
     };
     listing.fetch(db, page).await
 }
@@ -133,15 +133,12 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
 
     // Each branch reads one topic's index range from its most prolific end.
     let mut candidates_sql = Sql::default();
-    for (i, topic_id) in main_ids.iter().enumerate() {
-        if i > 0 {
-            candidates_sql.push(" UNION ");
-        }
-        candidates_sql
+    candidates_sql.push_each(&main_ids, " UNION ", |branch, i, topic_id| {
+        branch
             .push("SELECT * FROM (SELECT researcher_id FROM researcher_topics WHERE topic_id = ")
             .bind(*topic_id)
             .push(&format!(" ORDER BY works_count DESC, researcher_id DESC LIMIT {CANDIDATES_PER_TOPIC}) top_{i}"));
-    }
+    });
     let candidates: Vec<i64> = candidates_sql
         .fetch_all(db)
         .await?

@@ -82,8 +82,8 @@ pub struct Listing {
     pub id_expr: String,
     pub sort: SortSpec,
     /// How to count the whole list, when a cheaper statement than counting
-    /// `from_where` gives the same number.
-    pub count: Option<Sql>,
+    /// `from_where` (or a number in hand) gives the same number.
+    pub count: Option<TotalCount>,
 }
 
 /// The total of a listing: a counting statement, run only when a client
@@ -228,7 +228,7 @@ impl Listing {
             items.reverse();
             (more, beyond_cursor)
         };
-        let total = TotalCount::Count(self.count.clone().unwrap_or_else(|| self.count_sql()));
+        let total = self.count.clone().unwrap_or_else(|| TotalCount::Count(self.count_sql()));
         Ok(Page { items, has_previous, has_next, total })
     }
 

@@ -136,17 +136,15 @@ pub fn validate(depth: Option<i32>, limit: Option<i32>) -> AppResult<(u8, usize)
 /// has no `LATERAL`; a compound of limited subqueries works on both.)
 async fn closest_coauthors(db: &impl ConnectionTrait, ids: &[i64], per_researcher: usize) -> AppResult<Vec<PairRow>> {
     let mut sql = Sql::default();
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(" UNION ALL ");
-        }
-        sql.push(
-            "SELECT * FROM (SELECT researcher_id AS a, coauthor_id AS b, CAST(shared_works AS BIGINT) AS n \
-             FROM collaborations WHERE researcher_id = ",
-        )
-        .bind(*id)
-        .push(&format!(" ORDER BY -shared_works, coauthor_name, coauthor_id LIMIT {per_researcher}) closest"));
-    }
+    sql.push_each(ids, " UNION ALL ", |branch, i, id| {
+        branch
+            .push(
+                "SELECT * FROM (SELECT researcher_id AS a, coauthor_id AS b, CAST(shared_works AS BIGINT) AS n \
+                 FROM collaborations WHERE researcher_id = ",
+            )
+            .bind(*id)
+            .push(&format!(" ORDER BY -shared_works, coauthor_name, coauthor_id LIMIT {per_researcher}) closest_{i}"));
+    });
     sql.fetch_models(db).await
 }
 

@@ -6,7 +6,7 @@ use entity::{external_id, researcher};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
 
 use super::group_by;
-use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
+use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
 use super::sql::Sql;
 use crate::error::{AppError, AppResult};
@@ -157,7 +157,7 @@ pub async fn list(
         sort: SortSpec::by(expr, kind, order.descending),
         count: match &terms {
             Some(t) if *filter == (ResearcherFilter { search: filter.search.clone(), ..Default::default() }) => {
-                Some(count_matches(db.get_database_backend(), SearchIndex::Researchers, t))
+                Some(TotalCount::Count(count_matches(db.get_database_backend(), SearchIndex::Researchers, t)))
             }
             _ => None,
         },
@@ -186,21 +186,15 @@ pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Ha
         "SELECT rt.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, \
          CAST(rt.works_count AS BIGINT) AS works_count FROM (",
     );
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(" UNION ALL ");
-        }
-        sql.push(
-            "SELECT * FROM (SELECT researcher_id, topic_id, works_count FROM researcher_topics WHERE researcher_id = ",
-        )
-        .bind(*id)
-        .push(&format!(" ORDER BY works_count DESC, topic_id DESC LIMIT {MAX_TOPICS}) main_{i}"));
-    }
+    sql.push_each(ids, " UNION ALL ", |branch, i, id| {
+        branch
+            .push("SELECT * FROM (SELECT researcher_id, topic_id, works_count FROM researcher_topics WHERE researcher_id = ")
+            .bind(*id)
+            .push(&format!(" ORDER BY works_count DESC, topic_id DESC LIMIT {MAX_TOPICS}) main_{i}"));
+    });
     sql.push(") rt JOIN topics t ON t.id = rt.topic_id");
     let mut rows: Vec<TopicShare> = sql.fetch_models(db).await?;
-    rows.sort_by(|a, b| {
-        (a.researcher_id, b.works_count, b.topic_id).cmp(&(b.researcher_id, a.works_count, a.topic_id))
-    });
+    rows.sort_by_key(|t| (t.researcher_id, std::cmp::Reverse((t.works_count, t.topic_id))));
     Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
 }
 

@@ -41,6 +41,24 @@ impl Sql {
         self
     }
 
+    /// Appends one branch per item, `separator` between them: the per-key
+    /// `LIMIT` reads joined by `UNION ALL` that stand in for `LATERAL`,
+    /// which SQLite lacks.
+    pub fn push_each<T>(
+        &mut self,
+        items: &[T],
+        separator: &str,
+        mut branch: impl FnMut(&mut Sql, usize, &T),
+    ) -> &mut Self {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.push(separator);
+            }
+            branch(self, i, item);
+        }
+        self
+    }
+
     pub fn append(&mut self, other: &Sql) -> &mut Self {
         self.text.push_str(&other.text);
         self.values.extend(other.values.iter().cloned());

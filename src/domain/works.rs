@@ -6,7 +6,7 @@ use entity::{researcher, topic, work};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::group_by;
-use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
+use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
 use super::sql::Sql;
 use crate::error::{AppError, AppResult};
@@ -76,12 +76,15 @@ pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult
     Ok(work::Entity::find().filter(work::Column::ArxivId.eq(arxiv_id.trim())).one(db).await?)
 }
 
-/// One page of works matching `filter`, in `order`.
+/// One page of works matching `filter`, in `order`. `researcher_works_count`
+/// is the filtered researcher's `works_count` when the caller has their row
+/// already: the total of all their works, without a statement.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &WorkFilter,
     order: WorkOrder,
     page: &PageRequest,
+    researcher_works_count: Option<i32>,
 ) -> AppResult<Page<work::Model>> {
     if let (Some(from), Some(to)) = (filter.year_from, filter.year_to) {
         if from > to {
@@ -133,14 +136,17 @@ pub async fn list(
         sort: SortSpec::by(expr, kind, order.descending),
         // All of a researcher's works: the counter kept beside the researcher.
         count: match (filter.researcher_id, &terms) {
-            (Some(id), _) if *filter == WorkFilter::by_researcher(id) => {
-                let mut count = Sql::new("SELECT CAST(works_count AS BIGINT) AS n FROM researchers WHERE id = ");
-                count.bind(id);
-                Some(count)
-            }
+            (Some(id), _) if *filter == WorkFilter::by_researcher(id) => Some(match researcher_works_count {
+                Some(n) => TotalCount::Known(i64::from(n)),
+                None => {
+                    let mut count = Sql::new("SELECT CAST(works_count AS BIGINT) AS n FROM researchers WHERE id = ");
+                    count.bind(id);
+                    TotalCount::Count(count)
+                }
+            }),
             // The search alone: count the full-text matches.
             (None, Some(t)) if *filter == (WorkFilter { search: filter.search.clone(), ..WorkFilter::default() }) => {
-                Some(count_matches(db.get_database_backend(), SearchIndex::Works, t))
+                Some(TotalCount::Count(count_matches(db.get_database_backend(), SearchIndex::Works, t)))
             }
             _ => None,
         },

@@ -136,18 +136,18 @@ impl BulkWriter {
             // Foreign keys are checked row by row during a load (two lookups
             // per co-author pair); added back after it, each is validated
             // by one join.
+            // Each row: the statement that drops the key, and the one that adds it back.
             let keys = self
                 .catalog(
-                    "SELECT conrelid::regclass::text || '.' || conname AS name, \
+                    "SELECT 'ALTER TABLE ' || conrelid::regclass::text || ' DROP CONSTRAINT ' || conname AS name, \
                      'ALTER TABLE ' || conrelid::regclass::text || ' ADD CONSTRAINT ' || conname || ' ' || \
                      pg_get_constraintdef(oid) AS sql FROM pg_constraint \
                      WHERE contype = 'f' AND connamespace = current_schema()::regnamespace",
                 )
                 .await?;
-            for (name, sql) in keys {
-                let (table, constraint) = name.rsplit_once('.').unwrap_or((name.as_str(), ""));
-                self.execute(&format!("ALTER TABLE {table} DROP CONSTRAINT {constraint}")).await?;
-                rebuild.push(sql);
+            for (drop, add) in keys {
+                self.execute(&drop).await?;
+                rebuild.push(add);
             }
         }
         if let Self::Sqlite(_) = self {

@@ -110,7 +110,7 @@ impl CatalogueQuery {
         let order = work_order(order_by, &filter);
         let key = order.list_key();
         let request = PageArgs { first, after, last, before }.request(&key)?;
-        let page = works::list(db(ctx), &filter, order, &request).await?;
+        let page = works::list(db(ctx), &filter, order, &request, None).await?;
         Ok(connection(&key, page, Work))
     }
 

@@ -6,7 +6,6 @@ use entity::{external_id, researcher};
 use super::{
     ClaimStatus, ExternalIdScheme, Institution, ResearcherWorksFilter, Topic, TrustLevel, Work, WorkKind, WorkOrder,
 };
-use crate::domain::page::TotalCount;
 use crate::domain::researchers::{RecordStanding, TopicShare, MAX_TOPICS};
 use crate::domain::{graph, trust, works};
 use crate::error::AppError;
@@ -126,11 +125,7 @@ impl Researcher {
         let order = work_order(order_by, &filter);
         let key = order.list_key();
         let request = PageArgs { first, after, last, before }.request(&key)?;
-        let mut page = works::list(db(ctx), &filter, order, &request).await?;
-        if filter == works::WorkFilter::by_researcher(self.0.id) {
-            // Every work of the researcher: the counter on the row in hand.
-            page.total = TotalCount::Known(i64::from(self.0.works_count));
-        }
+        let page = works::list(db(ctx), &filter, order, &request, Some(self.0.works_count)).await?;
         Ok(connection(&key, page, Work))
     }
 

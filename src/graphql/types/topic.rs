@@ -62,7 +62,7 @@ impl Topic {
         let filter = WorkFilter { topic_id: Some(self.0.id), ..Default::default() };
         let order = WorkOrder::default_for(&filter);
         let key = order.list_key();
-        let page = works::list(db(ctx), &filter, order, &PageArgs::forward(first, after).request(&key)?).await?;
+        let page = works::list(db(ctx), &filter, order, &PageArgs::forward(first, after).request(&key)?, None).await?;
         Ok(connection(&key, page, Work))
     }
 }
