@@ -46,7 +46,8 @@ pub async fn connect(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<D
 }
 
 /// What SQLite may hold in memory (page caches, sorters) before it frees
-/// cache pages: keeps the server well under 300 MiB with 32 connections.
+/// cache pages. Advisory: on the default synthetic size with 32 connections
+/// the server still peaked at 467 MiB (BENCHMARKS.md).
 const SQLITE_SOFT_HEAP_LIMIT_BYTES: u64 = 96 * 1024 * 1024;
 
 fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
