@@ -5,6 +5,10 @@ use std::time::Duration;
 
 use clap::Args;
 
+use ipnet::IpNet;
+
+use crate::graphql::limits::{DocumentLimits, RateSettings};
+
 /// The embedded default: a SQLite file under `./data/`, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/scholargraph.db?mode=rwc";
 
@@ -22,18 +26,6 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
 
-    /// Deepest selection set a query may nest.
-    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 12)]
-    pub max_depth: usize,
-
-    /// Largest complexity (roughly: fields times page sizes) a query may have.
-    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 20_000)]
-    pub max_complexity: usize,
-
-    /// Largest request body, in bytes.
-    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
-    pub max_body_bytes: usize,
-
     /// Load the demo dataset into an empty embedded SQLite catalogue at start.
     #[arg(long, env = "SEED_DEMO_WHEN_EMPTY", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo_when_empty: bool,
@@ -45,12 +37,197 @@ pub struct Config {
     #[arg(long, env = "LOADER_DELAY_MICROS", default_value_t = 200)]
     pub loader_delay_micros: u64,
 
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose
+    /// `X-Forwarded-For` names the client; from anyone else it is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpNet>,
+
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
 
-    /// Time a GraphQL request may run before it is stopped with an error.
-    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// What one request may cost: its body and document, its cost, its time,
+/// its database statements, and the rate at which one client may spend.
+/// Defaults leave every contract operation and the standard introspection
+/// query a wide margin (README, "Limits").
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Largest request body, in bytes (HTTP body or WebSocket message).
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
+    pub max_body_bytes: usize,
+
+    /// Largest GraphQL document, in bytes.
+    #[arg(long, env = "GRAPHQL_MAX_QUERY_BYTES", default_value_t = defaults::MAX_QUERY_BYTES)]
+    pub max_query_bytes: usize,
+
+    /// Most lexical tokens in a document.
+    #[arg(long, env = "GRAPHQL_MAX_TOKENS", default_value_t = defaults::MAX_TOKENS)]
+    pub max_tokens: usize,
+
+    /// Most field selections, with fragments expanded.
+    #[arg(long, env = "GRAPHQL_MAX_SELECTIONS", default_value_t = defaults::MAX_SELECTIONS)]
+    pub max_selections: u64,
+
+    /// Most aliases, with fragments expanded.
+    #[arg(long, env = "GRAPHQL_MAX_ALIASES", default_value_t = defaults::MAX_ALIASES)]
+    pub max_aliases: u64,
+
+    /// Deepest field nesting, through fragments.
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = defaults::MAX_DEPTH)]
+    pub max_depth: usize,
+
+    /// How deep fragments may spread other fragments.
+    #[arg(long, env = "GRAPHQL_MAX_FRAGMENT_DEPTH", default_value_t = defaults::MAX_FRAGMENT_DEPTH)]
+    pub max_fragment_depth: u64,
+
+    /// Most fields at an operation's root.
+    #[arg(long, env = "GRAPHQL_MAX_ROOT_FIELDS", default_value_t = defaults::MAX_ROOT_FIELDS)]
+    pub max_root_fields: u64,
+
+    /// Most directives on one field, fragment or operation.
+    #[arg(long, env = "GRAPHQL_MAX_DIRECTIVES", default_value_t = defaults::MAX_DIRECTIVES)]
+    pub max_directives: usize,
+
+    /// Most objects one answer may hold: each `first`/`last`/`limit`-sized
+    /// list counts its size times the sizes of the lists around it.
+    #[arg(long, env = "GRAPHQL_MAX_NODES", default_value_t = defaults::MAX_NODES)]
+    pub max_nodes: u64,
+
+    /// Largest query cost: a list's cost is the rows it can return times the
+    /// cost of its selection.
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = defaults::MAX_COMPLEXITY)]
+    pub max_complexity: usize,
+
+    /// Time a GraphQL operation may run before it is stopped with an error.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = defaults::REQUEST_TIMEOUT_SECS)]
     pub request_timeout_secs: u64,
+
+    /// Time one SQL statement of the serving pool may run before the
+    /// database stops it (PostgreSQL `statement_timeout`; a progress handler
+    /// on SQLite). Command-line work has no such limit.
+    #[arg(long, env = "STATEMENT_TIMEOUT_MS", default_value_t = defaults::STATEMENT_TIMEOUT_MS)]
+    pub statement_timeout_ms: u64,
+
+    /// Time a request may wait for a pooled database connection.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = defaults::ACQUIRE_TIMEOUT_MS)]
+    pub acquire_timeout_ms: u64,
+
+    /// Cost units a client regains per minute (0 turns rate limiting off).
+    #[arg(long, env = "RATE_LIMIT_COST_PER_MINUTE", default_value_t = defaults::RATE_LIMIT_COST_PER_MINUTE)]
+    pub rate_limit_cost_per_minute: u32,
+
+    /// The most cost a client may spend at once; at least `GRAPHQL_MAX_COMPLEXITY`
+    /// plus `MUTATION_COST`, so that every admissible request can pass.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = defaults::RATE_LIMIT_BURST)]
+    pub rate_limit_burst: u32,
+
+    /// Cost a mutation pays on top of its query cost.
+    #[arg(long, env = "MUTATION_COST", default_value_t = defaults::MUTATION_COST)]
+    pub mutation_cost: u32,
+}
+
+/// The documented defaults, shared by the command line and `Config::for_database`.
+pub mod defaults {
+    pub const MAX_BODY_BYTES: usize = 256 * 1024;
+    pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+    pub const MAX_TOKENS: usize = 3_000;
+    /// Bracket nesting in a document's text: far beyond any real document,
+    /// well inside the parser's stack.
+    pub const MAX_NESTING: usize = 64;
+    pub const MAX_SELECTIONS: u64 = 1_500;
+    pub const MAX_ALIASES: u64 = 30;
+    pub const MAX_DEPTH: usize = 20;
+    pub const MAX_FRAGMENT_DEPTH: u64 = 8;
+    pub const MAX_ROOT_FIELDS: u64 = 20;
+    pub const MAX_DIRECTIVES: usize = 5;
+    pub const MAX_NODES: u64 = 10_000;
+    pub const MAX_COMPLEXITY: usize = 50_000;
+    pub const REQUEST_TIMEOUT_SECS: u64 = 30;
+    pub const STATEMENT_TIMEOUT_MS: u64 = 10_000;
+    pub const ACQUIRE_TIMEOUT_MS: u64 = 5_000;
+    pub const RATE_LIMIT_COST_PER_MINUTE: u32 = 300_000;
+    pub const RATE_LIMIT_BURST: u32 = 100_000;
+    pub const MUTATION_COST: u32 = 100;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: defaults::MAX_BODY_BYTES,
+            max_query_bytes: defaults::MAX_QUERY_BYTES,
+            max_tokens: defaults::MAX_TOKENS,
+            max_selections: defaults::MAX_SELECTIONS,
+            max_aliases: defaults::MAX_ALIASES,
+            max_depth: defaults::MAX_DEPTH,
+            max_fragment_depth: defaults::MAX_FRAGMENT_DEPTH,
+            max_root_fields: defaults::MAX_ROOT_FIELDS,
+            max_directives: defaults::MAX_DIRECTIVES,
+            max_nodes: defaults::MAX_NODES,
+            max_complexity: defaults::MAX_COMPLEXITY,
+            request_timeout_secs: defaults::REQUEST_TIMEOUT_SECS,
+            statement_timeout_ms: defaults::STATEMENT_TIMEOUT_MS,
+            acquire_timeout_ms: defaults::ACQUIRE_TIMEOUT_MS,
+            rate_limit_cost_per_minute: defaults::RATE_LIMIT_COST_PER_MINUTE,
+            rate_limit_burst: defaults::RATE_LIMIT_BURST,
+            mutation_cost: defaults::MUTATION_COST,
+        }
+    }
+}
+
+impl Limits {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn statement_timeout(&self) -> Duration {
+        Duration::from_millis(self.statement_timeout_ms)
+    }
+
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
+
+    pub fn rate(&self) -> RateSettings {
+        RateSettings {
+            cost_per_minute: self.rate_limit_cost_per_minute,
+            burst: self.rate_limit_burst,
+            mutation_surcharge: self.mutation_cost,
+        }
+    }
+
+    /// Refuses settings that contradict each other.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let largest = self.max_complexity as u64 + u64::from(self.mutation_cost);
+        if self.rate_limit_cost_per_minute > 0 && u64::from(self.rate_limit_burst) < largest {
+            anyhow::bail!(
+                "RATE_LIMIT_BURST ({}) must be at least GRAPHQL_MAX_COMPLEXITY + MUTATION_COST ({largest}), \
+                 or the costliest admissible request could never run",
+                self.rate_limit_burst
+            );
+        }
+        if self.statement_timeout() >= self.request_timeout() {
+            anyhow::bail!("STATEMENT_TIMEOUT_MS must be shorter than REQUEST_TIMEOUT_SECS");
+        }
+        Ok(())
+    }
+
+    pub fn document(&self) -> DocumentLimits {
+        DocumentLimits {
+            max_query_bytes: self.max_query_bytes,
+            max_tokens: self.max_tokens,
+            max_nesting: defaults::MAX_NESTING,
+            max_selections: self.max_selections,
+            max_aliases: self.max_aliases,
+            max_depth: self.max_depth as u64,
+            max_fragment_depth: self.max_fragment_depth,
+            max_root_fields: self.max_root_fields,
+            max_directives: self.max_directives as u64,
+            max_nodes: self.max_nodes,
+        }
+    }
 }
 
 impl Config {
@@ -68,10 +245,6 @@ impl Config {
         self.database_url.starts_with("sqlite:")
     }
 
-    pub fn request_timeout(&self) -> Duration {
-        Duration::from_secs(self.request_timeout_secs)
-    }
-
     /// A configuration with every default, for `database_url`; tests and
     /// tools that do not read the command line start from here.
     pub fn for_database(database_url: impl Into<String>) -> Self {
@@ -79,13 +252,11 @@ impl Config {
             database_url: database_url.into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_max_connections: 16,
-            max_depth: 12,
-            max_complexity: 20_000,
-            max_body_bytes: 256 * 1024,
             seed_demo_when_empty: true,
             loader_delay_micros: 200,
-            request_timeout_secs: 30,
+            trusted_proxies: Vec::new(),
             auth: crate::auth::AuthConfig::default(),
+            limits: Limits::default(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! for a database error, leak SQL). The explicit `From<AppError>` below is the
 //! only way an `AppError` becomes a GraphQL error.
 use std::fmt;
+use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
 use sea_orm::{DbErr, SqlErr};
@@ -17,7 +18,15 @@ pub enum AppError {
     Forbidden(String),
     Conflict(String),
     TooComplex(String),
-    RateLimited(String),
+    /// Ran past a time limit (the request's, or a database statement's) and
+    /// was stopped; reported as `QUERY_TOO_COMPLEX`, since the client's remedy
+    /// is a cheaper request.
+    Timeout(String),
+    /// Over the client's rate limit; the client may retry after the wait.
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
     /// The cause has been logged where the error was made; clients only
     /// learn that something went wrong on our side.
     Internal,
@@ -34,6 +43,18 @@ impl AppError {
         Self::BadInput(message.into())
     }
 
+    pub fn rate_limited(message: impl Into<String>, retry_after: Duration) -> Self {
+        Self::RateLimited { message: message.into(), retry_after }
+    }
+
+    /// How long a rate-limited client should wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     /// Logs an unexpected failure with its cause and answers a generic error.
     pub fn internal(cause: impl fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -47,8 +68,8 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Conflict(_) => "CONFLICT",
-            Self::TooComplex(_) => "QUERY_TOO_COMPLEX",
-            Self::RateLimited(_) => "RATE_LIMITED",
+            Self::TooComplex(_) | Self::Timeout(_) => "QUERY_TOO_COMPLEX",
+            Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -61,7 +82,8 @@ impl AppError {
             | Self::Forbidden(m)
             | Self::Conflict(m)
             | Self::TooComplex(m)
-            | Self::RateLimited(m) => m,
+            | Self::Timeout(m)
+            | Self::RateLimited { message: m, .. } => m,
             Self::Internal => "internal error",
         }
     }
@@ -90,7 +112,22 @@ impl From<DbErr> for AppError {
 
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.message()).extend_with(|_, e| e.set("code", self.code()))
+        async_graphql::Error::new(self.message()).extend_with(|_, e| {
+            e.set("code", self.code());
+            if let Some(wait) = self.retry_after() {
+                e.set("retryAfterSeconds", crate::graphql::limits::retry_after_secs(wait));
+            }
+        })
+    }
+}
+
+impl AppError {
+    /// The error as a request-level GraphQL error: no location, no path.
+    pub fn into_server_error(self) -> async_graphql::ServerError {
+        let error = self.extend();
+        let mut server_error = async_graphql::ServerError::new(error.message, None);
+        server_error.extensions = error.extensions;
+        server_error
     }
 }
 

@@ -1,6 +1,7 @@
 //! Building the application: connect, migrate, (on an empty embedded
 //! database) seed the demo, bind the listener, and serve until a signal.
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::seed::demo;
 use crate::graphql::build_schema;
+use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::http::router;
 use crate::state::{AppState, Metrics};
 
@@ -77,6 +79,7 @@ impl Application {
     /// catalogue is seeded with the demo dataset, so that a fresh clone
     /// serves something with one command; PostgreSQL is seeded explicitly.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        config.limits.check()?;
         let auth = Authenticator::from_config(&config.auth).await.context("configuring token verification")?;
         if auth.is_none() {
             tracing::warn!("no JWT key configured (JWT_SECRET, JWT_PUBLIC_KEY_FILE or JWT_JWKS): sign-in is off");
@@ -92,8 +95,10 @@ impl Application {
             tracing::info!(?outcome, "seeded the demo dataset into the empty embedded database");
         }
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        let schema = build_schema(&db, &config);
-        let state = AppState { db, schema, config: Arc::new(config), metrics, auth };
+        let rate_limiter = Arc::new(RateLimiter::new(config.limits.rate()));
+        let schema = build_schema(&db, &config, rate_limiter.clone());
+        let guard = Arc::new(DocumentGuard::new(config.limits.document(), &schema.sdl()));
+        let state = AppState { db, schema, config: Arc::new(config), metrics, auth, guard, rate_limiter };
         Ok(Self { listener, state })
     }
 
@@ -107,8 +112,18 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        let app = router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")
+        let limiter = self.state.rate_limiter.clone();
+        let forget_idle_clients = tokio::spawn(async move {
+            let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every_minute.tick().await;
+                limiter.forget_idle();
+            }
+        });
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        forget_idle_clients.abort();
+        served
     }
 }
 

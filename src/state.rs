@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::graphql::AppSchema;
 
 #[derive(Clone)]
@@ -18,6 +19,10 @@ pub struct AppState {
     /// Verifies bearer tokens; `None` when no key is configured (then every
     /// request with a token is refused).
     pub auth: Option<Authenticator>,
+    /// The document caps every operation passes before it is validated.
+    pub guard: Arc<DocumentGuard>,
+    /// Per-client cost budgets, shared with the schema's cost charge.
+    pub rate_limiter: Arc<RateLimiter>,
 }
 
 /// Counters the service keeps about itself.

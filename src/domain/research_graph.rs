@@ -25,6 +25,8 @@ use super::sql::Sql;
 use crate::error::{AppError, AppResult};
 
 pub const MAX_LIMIT: i32 = 500;
+/// Nodes returned when `limit` is left out.
+pub const DEFAULT_LIMIT: i32 = 50;
 
 /// How many of the closest co-authors depth 2 expands: their co-authors are
 /// the second ring. Bounds the rows read for researchers with thousands of
@@ -118,7 +120,7 @@ struct NamedRow {
 /// Validated arguments: `depth` 1..=2 (default 1), `limit` 1..=500 (default 50).
 pub fn validate(depth: Option<i32>, limit: Option<i32>) -> AppResult<(u8, usize)> {
     let depth = depth.unwrap_or(1);
-    let limit = limit.unwrap_or(50);
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=2).contains(&depth) {
         return Err(AppError::bad_input(format!("`depth` must be 1 or 2, got {depth}")));
     }

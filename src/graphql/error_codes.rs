@@ -18,7 +18,11 @@ struct ErrorCodesExtension;
 
 fn code_for(error: &ServerError) -> &'static str {
     let message = error.message.as_str();
-    if message.contains("nested too deep") || message.contains("too complex") || message.contains("too many directives")
+    // async-graphql's own limits, the second line behind the document caps.
+    if message.contains("nested too deep")
+        || message.contains("too complex")
+        || message.contains("number of directives")
+        || message.contains("recursion depth")
     {
         "QUERY_TOO_COMPLEX"
     } else {

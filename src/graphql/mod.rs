@@ -2,6 +2,7 @@
 //! mutations and subscriptions, loaders, and the one pagination mechanism.
 mod error_codes;
 pub mod ids;
+pub mod limits;
 pub mod loaders;
 pub mod mutations;
 pub mod pagination;
@@ -10,6 +11,7 @@ pub mod subscriptions;
 pub mod types;
 pub mod viewer;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::{Schema, SchemaBuilder as GqlSchemaBuilder};
@@ -27,19 +29,51 @@ pub type SchemaBuilder = GqlSchemaBuilder<Query, Mutation, SubscriptionRoot>;
 /// that nesting big pages inside big pages hits the complexity limit.
 pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let size = first.or(last).unwrap_or(pagination::DEFAULT_PAGE_SIZE).clamp(1, pagination::MAX_PAGE_SIZE);
-    (size as usize).saturating_mul(child_complexity.max(1))
+    list_cost(size as usize, child_complexity)
+}
+
+/// The cost of a list of at most `rows` items, each costing `child_complexity`.
+pub fn list_cost(rows: usize, child_complexity: usize) -> usize {
+    rows.saturating_mul(child_complexity.max(1))
+}
+
+/// Rows a byline is priced at. Most bylines are far shorter; the few with
+/// hundreds of authors cost more than they are charged, within the time limits.
+pub const PRICED_BYLINE: usize = 10;
+
+/// Topics a work is priced at (works carry a handful).
+pub const PRICED_WORK_TOPICS: usize = 5;
+
+/// The cost of `similarResearchers`: its rows, plus the fixed work of
+/// scoring candidates over the researcher's main topics.
+pub fn similar_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    const SCORING: usize = 50;
+    let rows = first.unwrap_or(5).clamp(1, pagination::MAX_PAGE_SIZE) as usize;
+    SCORING + list_cost(rows, child_complexity)
+}
+
+/// The cost of `researchGraph`: it reads in proportion to its node `limit`
+/// times its `depth`, and returns about as many edges as nodes; the
+/// selection on each node or edge is scalars.
+pub fn graph_cost(depth: Option<i32>, limit: Option<i32>, child_complexity: usize) -> usize {
+    use crate::domain::research_graph::{DEFAULT_LIMIT, MAX_LIMIT};
+    let depth = depth.unwrap_or(1).clamp(1, 2) as usize;
+    let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as usize;
+    (2 * limit * depth).saturating_add(child_complexity)
 }
 
 /// The schema as served: loaders and the database as data, depth and
-/// complexity limits, and error codes on every error.
-pub fn build_schema(db: &DatabaseConnection, config: &Config) -> AppSchema {
+/// complexity limits (a second line behind `limits::DocumentGuard`), the
+/// cost charge against `rate_limiter`, and error codes on every error.
+pub fn build_schema(db: &DatabaseConnection, config: &Config, rate_limiter: Arc<limits::RateLimiter>) -> AppSchema {
     let builder = Schema::build(Query::default(), Mutation, SubscriptionRoot)
         .data(db.clone())
-        .limit_depth(config.max_depth)
-        .limit_complexity(config.max_complexity)
+        .limit_depth(config.limits.max_depth)
+        .limit_complexity(config.limits.max_complexity)
         .limit_recursive_depth(32)
-        .limit_directives(20)
-        .extension(error_codes::ErrorCodes);
+        .limit_directives(config.limits.max_directives)
+        .extension(error_codes::ErrorCodes)
+        .extension(limits::CostLimits::new(rate_limiter));
     loaders::register(builder, db, Duration::from_micros(config.loader_delay_micros)).finish()
 }
 

@@ -4,25 +4,19 @@
 //! answered with a GraphQL error that has a code, never a bare status.
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Request, Response, ServerError};
-use async_graphql_axum::GraphQLResponse;
+use async_graphql::Request;
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response as HttpResponse};
 
+use super::admission::{admit, execute, Caller};
+use super::client::ClientAddress;
+use super::response::{refuse, reject, render, Media};
 use crate::domain::users;
 use crate::error::AppError;
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
-
-/// A response holding one error with `code`, with the given HTTP status.
-pub fn graphql_error_response(status: StatusCode, code: &'static str, message: &str) -> HttpResponse {
-    let mut error = ServerError::new(message, None);
-    error.extensions.get_or_insert_with(Default::default).set("code", code);
-    let response = Response::from_errors(vec![error]);
-    (status, GraphQLResponse::from(response)).into_response()
-}
 
 fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
@@ -30,10 +24,9 @@ fn wants_html(headers: &HeaderMap) -> bool {
 
 /// The signed-in viewer of a request: none without an `Authorization`
 /// header; an error (401) for any token that fails, never "anonymous".
-async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Option<RequestViewer>, AppError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+pub async fn viewer_of(state: &AppState, authorization: Option<&str>) -> Result<Option<RequestViewer>, AppError> {
+    let Some(value) = authorization else { return Ok(None) };
     let malformed = || AppError::Unauthenticated("the Authorization header must be `Bearer <token>`".to_owned());
-    let value = value.to_str().map_err(|_| malformed())?;
     let (scheme, token) = value.split_once(' ').ok_or_else(malformed)?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(malformed());
@@ -46,37 +39,97 @@ async fn viewer_of(state: &AppState, headers: &HeaderMap) -> Result<Option<Reque
     Ok(Some(RequestViewer { user_id, orcid: claims.orcid, roles: claims.roles }))
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, request: Request) -> HttpResponse {
-    let request = match viewer_of(state, headers).await {
-        Ok(Some(viewer)) => request.data(viewer),
-        Ok(None) => request,
-        Err(err) => return err.into_response(),
+/// Which HTTP method a request came with: GET may not run mutations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+async fn run(
+    state: &AppState,
+    media: Media,
+    method: Method,
+    address: ClientAddress,
+    headers: &HeaderMap,
+    request: Request,
+) -> HttpResponse {
+    let authorization = match headers.get(header::AUTHORIZATION).map(HeaderValue::to_str) {
+        None => None,
+        Some(Ok(value)) => Some(value),
+        Some(Err(_)) => {
+            return refuse(media, AppError::Unauthenticated("the Authorization header is not valid text".into()))
+        }
     };
-    let limit = state.config.request_timeout();
-    match tokio::time::timeout(limit, state.schema.execute(request)).await {
-        Ok(response) => GraphQLResponse::from(response).into_response(),
-        // Too expensive to answer in time: stopped, with a code like any error.
-        Err(_) => graphql_error_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "QUERY_TOO_COMPLEX",
-            &format!("the request took longer than {} s and was stopped", limit.as_secs()),
-        ),
+    let viewer = match viewer_of(state, authorization).await {
+        Ok(viewer) => viewer,
+        Err(err) => return refuse(media, err),
+    };
+    let admitted = match admit(state, &Caller::new(viewer, address.0), request) {
+        Ok(admitted) => admitted,
+        Err(err) => return refuse(media, err),
+    };
+    if method == Method::Get && admitted.operation == Some(OperationType::Mutation) {
+        let mut response =
+            reject(media, StatusCode::METHOD_NOT_ALLOWED, "BAD_USER_INPUT", "mutations must be sent with POST");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    match execute(state, admitted.request).await {
+        Ok(response) => render(media, &response),
+        Err(err) => refuse(media, err),
     }
 }
 
-pub async fn post_handler(State(state): State<AppState>, headers: HeaderMap, body: Body) -> HttpResponse {
-    let limit = state.config.max_body_bytes;
+/// Whether the body is declared JSON. Anything else (notably `text/plain`,
+/// which browsers send cross-site without a CORS preflight) is refused.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+pub async fn post_handler(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    headers: HeaderMap,
+    body: Body,
+) -> HttpResponse {
+    let Some(media) = Media::negotiate(&headers) else { return not_acceptable() };
+    if !is_json(&headers) {
+        return reject(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "BAD_USER_INPUT",
+            "the body must be sent as `Content-Type: application/json`",
+        );
+    }
+    let limit = state.config.limits.max_body_bytes;
     let Ok(bytes) = to_bytes(body, limit).await else {
-        return graphql_error_response(
+        return reject(
+            media,
             StatusCode::PAYLOAD_TOO_LARGE,
             "BAD_USER_INPUT",
             &format!("request body is larger than {limit} bytes"),
         );
     };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return reject(
+            media,
+            StatusCode::BAD_REQUEST,
+            "BAD_USER_INPUT",
+            "batched requests (a JSON array) are not supported: send one operation per request",
+        );
+    }
     match serde_json::from_slice::<Request>(&bytes) {
-        Ok(request) if !request.query.trim().is_empty() => execute(&state, &headers, request).await,
-        Ok(_) => graphql_error_response(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
-        Err(err) => graphql_error_response(
+        Ok(request) if !request.query.trim().is_empty() => {
+            run(&state, media, Method::Post, address, &headers, request).await
+        }
+        Ok(_) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
+        Err(err) => reject(
+            media,
             StatusCode::BAD_REQUEST,
             "BAD_USER_INPUT",
             &format!(
@@ -86,56 +139,32 @@ pub async fn post_handler(State(state): State<AppState>, headers: HeaderMap, bod
     }
 }
 
-pub async fn get_handler(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> HttpResponse {
+pub async fn get_handler(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    headers: HeaderMap,
+    uri: Uri,
+) -> HttpResponse {
     let query_string = uri.query().unwrap_or_default();
     if query_string.is_empty() && wants_html(&headers) {
         return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
             .into_response();
     }
-    let request = match async_graphql::http::parse_query_string(query_string) {
-        Ok(request) => request,
-        Err(err) => {
-            return graphql_error_response(
-                StatusCode::BAD_REQUEST,
-                "BAD_USER_INPUT",
-                &format!("bad query string: {err}"),
-            );
+    let Some(media) = Media::negotiate(&headers) else { return not_acceptable() };
+    match async_graphql::http::parse_query_string(query_string) {
+        Ok(request) if !request.query.trim().is_empty() => {
+            run(&state, media, Method::Get, address, &headers, request).await
         }
-    };
-    if is_mutation(&request) {
-        let mut response = graphql_error_response(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "BAD_USER_INPUT",
-            "mutations must be sent with POST",
-        );
-        response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-        return response;
+        Ok(_) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
+        Err(err) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("bad query string: {err}")),
     }
-    execute(&state, &headers, request).await
 }
 
-/// Whether the operation a GET request would run is a mutation. A query
-/// that does not parse is left to the executor, which reports it.
-fn is_mutation(request: &Request) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else { return false };
-    let operation_type = match &request.operation_name {
-        Some(name) => document
-            .operations
-            .iter()
-            .find(|(op_name, _)| op_name.map(|n| n.as_str()) == Some(name.as_str()))
-            .map(|(_, op)| op.node.ty),
-        None => document.operations.iter().next().map(|(_, op)| op.node.ty),
-    };
-    operation_type == Some(OperationType::Mutation)
-}
-
-impl IntoResponse for AppError {
-    fn into_response(self) -> HttpResponse {
-        let status = match &self {
-            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        graphql_error_response(status, self.code(), self.message())
-    }
+fn not_acceptable() -> HttpResponse {
+    reject(
+        Media::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        "BAD_USER_INPUT",
+        "this endpoint answers application/graphql-response+json or application/json",
+    )
 }

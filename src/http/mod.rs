@@ -1,7 +1,10 @@
 //! HTTP wiring: routes, request logging and limits.
+pub mod admission;
+pub mod client;
 mod graphql;
 mod health;
 mod metrics;
+pub mod response;
 
 use axum::response::Redirect;
 use axum::routing::get;
@@ -11,7 +14,7 @@ use tracing::Level;
 
 use crate::state::AppState;
 
-pub use graphql::graphql_error_response;
+pub use graphql::viewer_of;
 
 pub fn router(state: AppState) -> Router {
     Router::new()

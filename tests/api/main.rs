@@ -9,6 +9,7 @@ mod catalogue;
 mod errors;
 mod graph;
 mod http;
+mod limits;
 mod pagination;
 mod profile;
 mod schema;

@@ -123,7 +123,9 @@ async fn every_contract_operation_validates() {
     assert_eq!(checked, 19, "every operation of the contract was checked");
 
     // The subscription is checked on the schema itself.
-    let schema = scholargraph::graphql::build_schema(&app.db, &Config::for_database("unused"));
+    let config = Config::for_database("unused");
+    let limiter = std::sync::Arc::new(scholargraph::graphql::limits::RateLimiter::new(config.limits.rate()));
+    let schema = scholargraph::graphql::build_schema(&app.db, &config, limiter);
     let request = async_graphql::Request::new(operation("subscription.graphql"))
         .variables(async_graphql::Variables::from_json(json!({ "researcherId": researcher })));
     let mut stream = schema.execute_stream(request);

@@ -34,6 +34,7 @@ impl NodeQuery {
     }
 
     /// Fetches up to 100 objects by global id, in the order given.
+    #[graphql(complexity = "crate::graphql::list_cost(ids.len(), child_complexity)")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(AppError::bad_input(format!("`ids` takes at most {MAX_NODES} ids")).into());

@@ -89,6 +89,7 @@ impl Researcher {
 
     /// The researcher's topics, most works first (ties by topic id): `first`
     /// 1..100, default 10.
+    #[graphql(complexity = "crate::graphql::list_cost(first.unwrap_or(10).clamp(1, 100) as usize, child_complexity)")]
     async fn topics(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<ResearcherTopic>> {
         let first = first.unwrap_or(10);
         if !(1..=MAX_TOPICS as i32).contains(&first) {
@@ -156,11 +157,13 @@ impl Researcher {
     }
 
     /// Other researchers with the most similar topic profiles.
+    #[graphql(complexity = "crate::graphql::similar_cost(first, child_complexity)")]
     async fn similar_researchers(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<SimilarResearcher>> {
         SimilarResearcher::for_researcher(ctx, self.0.id, first).await
     }
 
     /// The researcher's neighbourhood: works, co-authors, topics, institutions.
+    #[graphql(complexity = "crate::graphql::graph_cost(depth, limit, child_complexity)")]
     async fn research_graph(
         &self,
         ctx: &Context<'_>,

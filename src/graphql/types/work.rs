@@ -51,6 +51,7 @@ impl Work {
     }
 
     /// The byline, in order.
+    #[graphql(complexity = "crate::graphql::list_cost(crate::graphql::PRICED_BYLINE, child_complexity)")]
     async fn authorships(&self, ctx: &Context<'_>) -> GqlResult<Vec<Authorship>> {
         let rows = load_one::<AuthorshipsByWork>(ctx, self.0.id).await?.unwrap_or_default();
         Ok(rows
@@ -59,6 +60,7 @@ impl Work {
             .collect())
     }
 
+    #[graphql(complexity = "crate::graphql::list_cost(crate::graphql::PRICED_WORK_TOPICS, child_complexity)")]
     async fn topics(&self, ctx: &Context<'_>) -> GqlResult<Vec<Topic>> {
         let rows = load_one::<TopicsByWork>(ctx, self.0.id).await?.unwrap_or_default();
         Ok(rows.into_iter().map(Topic).collect())

@@ -1,0 +1,64 @@
+//! The one path every GraphQL operation takes before it runs, over HTTP and
+//! over WebSocket alike: a fee of one unit on the client's rate limit, the
+//! document caps, then the viewer and the payer attached for the schema's
+//! cost charge; and the time limit while it runs.
+use async_graphql::parser::types::OperationType;
+use async_graphql::{Request, Response};
+
+use crate::error::AppError;
+use crate::graphql::limits::{ClientKey, Payer};
+use crate::graphql::viewer::RequestViewer;
+use crate::state::AppState;
+
+/// What every request pays before its document is looked at, so that even
+/// refused documents count against the client's rate.
+const REQUEST_FEE: u64 = 1;
+
+/// Who sends a request: the signed-in viewer, if any, and the key its rate
+/// limit is kept under (the user, or for anonymous requests the address).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub viewer: Option<RequestViewer>,
+    pub key: ClientKey,
+}
+
+impl Caller {
+    pub fn new(viewer: Option<RequestViewer>, address: std::net::IpAddr) -> Self {
+        let key = match &viewer {
+            Some(viewer) => ClientKey::User(viewer.user_id),
+            None => ClientKey::for_address(address),
+        };
+        Self { viewer, key }
+    }
+}
+
+/// A request that passed admission, ready for the schema.
+pub struct Admitted {
+    pub request: Request,
+    /// The type of the operation that will run, when the document parsed
+    /// and named it unambiguously.
+    pub operation: Option<OperationType>,
+}
+
+/// Charges the fee, checks the document caps and attaches viewer and payer.
+pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<Admitted, AppError> {
+    state.rate_limiter.charge(&caller.key, REQUEST_FEE)?;
+    let measure = state.guard.admit(&mut request)?;
+    let operation = measure.and_then(|m| m.operation);
+    let mut request =
+        request.data(Payer { key: caller.key.clone(), is_mutation: operation == Some(OperationType::Mutation) });
+    if let Some(viewer) = &caller.viewer {
+        request = request.data(viewer.clone());
+    }
+    Ok(Admitted { request, operation })
+}
+
+/// Runs an admitted query or mutation within the request time limit. A
+/// request stopped by the limit is dropped, and with it its statements;
+/// the database's statement timeout covers what is already running there.
+pub async fn execute(state: &AppState, request: Request) -> Result<Response, AppError> {
+    let limit = state.config.limits.request_timeout();
+    tokio::time::timeout(limit, state.schema.execute(request))
+        .await
+        .map_err(|_| AppError::Timeout(format!("the operation ran longer than {} s and was stopped", limit.as_secs())))
+}
