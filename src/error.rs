@@ -8,7 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_graphql::ErrorExtensions;
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{sqlx, ConnAcquireErr, DbErr, RuntimeErr, SqlErr};
 
 #[derive(Clone, PartialEq, Eq)]
 pub enum AppError {
@@ -105,8 +105,44 @@ impl fmt::Debug for AppError {
 }
 
 impl From<DbErr> for AppError {
+    /// A statement stopped by its time limit and a pool with no free
+    /// connection are the client's to hear about (with a code, no SQL); any
+    /// other database error is internal.
     fn from(err: DbErr) -> Self {
+        let sqlx_error = match &err {
+            DbErr::Conn(RuntimeErr::SqlxError(e))
+            | DbErr::Exec(RuntimeErr::SqlxError(e))
+            | DbErr::Query(RuntimeErr::SqlxError(e)) => Some(e.as_ref()),
+            _ => None,
+        };
+        let pool_exhausted = matches!(err, DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))
+            || matches!(sqlx_error, Some(sqlx::Error::PoolTimedOut));
+        if pool_exhausted {
+            tracing::warn!("no database connection became free within the acquire timeout");
+            return Self::rate_limited(
+                "the service is busy: no database connection became free in time; retry shortly",
+                Duration::from_secs(1),
+            );
+        }
+        if sqlx_error.is_some_and(is_statement_cancelled) {
+            tracing::warn!(error = %err, "a statement ran past its time limit and was stopped");
+            return Self::Timeout(
+                "a database statement ran past its time limit and was stopped; ask for less (a smaller page, a narrower search)"
+                    .to_owned(),
+            );
+        }
         Self::internal(format_args!("database: {err}"))
+    }
+}
+
+/// PostgreSQL's `query_canceled` (what `statement_timeout` raises) and
+/// SQLite's `SQLITE_INTERRUPT` (what the serving pool's progress handler raises).
+fn is_statement_cancelled(err: &sqlx::Error) -> bool {
+    const PG_QUERY_CANCELED: &str = "57014";
+    const SQLITE_INTERRUPT: &str = "9";
+    match err {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some(PG_QUERY_CANCELED | SQLITE_INTERRUPT)),
+        _ => false,
     }
 }
 

@@ -4,11 +4,11 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use migration::{Migrator, MigratorTrait};
-use sea_orm::sqlx::sqlite::SqliteJournalMode;
+use sea_orm::sqlx::sqlite::{SqliteConnection, SqliteJournalMode};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use tokio::net::TcpListener;
 
@@ -20,21 +20,29 @@ use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::http::router;
 use crate::state::{AppState, Metrics};
 
+/// What a pool is for. Serving connections run under a per-statement time
+/// limit; command-line work (migrations, seeding, imports) runs without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolRole {
+    Serving,
+    Batch,
+}
+
 /// Opens the pool and counts every statement it runs in `metrics`.
-pub async fn connect(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<DatabaseConnection> {
+pub async fn connect(config: &Config, metrics: Arc<Metrics>, role: PoolRole) -> anyhow::Result<DatabaseConnection> {
     if config.is_sqlite() {
         create_sqlite_parent_dir(&config.database_url)?;
     }
+    let limits = &config.limits;
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(config.database_max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(limits.acquire_timeout())
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run while a writer commits; writers wait their
-            // turn instead of failing at once.
             // turn instead of failing at once. SQLite's page caches and sorters
             // across the pool give memory back beyond a process-wide soft limit.
             opts.journal_mode(SqliteJournalMode::Wal)
@@ -42,9 +50,35 @@ pub async fn connect(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<D
                 .foreign_keys(true)
                 .pragma("soft_heap_limit", SQLITE_SOFT_HEAP_LIMIT_BYTES.to_string())
         });
+    if role == PoolRole::Serving {
+        // PostgreSQL stops a statement past the limit itself (SQLSTATE 57014).
+        options.statement_timeout(limits.statement_timeout());
+        // SQLite has no statement timeout: a progress handler interrupts the
+        // statement (SQLITE_INTERRUPT) once the connection has been out of the
+        // pool longer than the limit. It is armed afresh at every checkout.
+        let budget = limits.statement_timeout();
+        options
+            .map_sqlx_sqlite_pool_opts(move |pool| {
+                pool.after_connect(move |connection, _| Box::pin(arm_sqlite_deadline(connection, budget)))
+            })
+            .map_sqlx_sqlite_before_acquire(move |connection, _| {
+                Box::pin(async move { arm_sqlite_deadline(connection, budget).await.map(|()| true) })
+            });
+    }
     let mut db = Database::connect(options).await.context("connecting to the database")?;
     db.set_metric_callback(move |_| metrics.record_sql_statement());
     Ok(db)
+}
+
+/// SQLite VM instructions between two looks at the clock: frequent enough
+/// to stop within a millisecond or so, rare enough to cost nothing measurable.
+const SQLITE_PROGRESS_INTERVAL: i32 = 10_000;
+
+async fn arm_sqlite_deadline(connection: &mut SqliteConnection, budget: Duration) -> Result<(), sea_orm::sqlx::Error> {
+    let deadline = Instant::now() + budget;
+    // Returning true from the handler interrupts the running statement.
+    connection.lock_handle().await?.set_progress_handler(SQLITE_PROGRESS_INTERVAL, move || Instant::now() > deadline);
+    Ok(())
 }
 
 /// What SQLite may hold in memory (page caches, sorters) before it frees
@@ -85,15 +119,19 @@ impl Application {
             tracing::warn!("no JWT key configured (JWT_SECRET, JWT_PUBLIC_KEY_FILE or JWT_JWKS): sign-in is off");
         }
         let metrics = Arc::new(Metrics::default());
-        let db = connect(&config, metrics.clone()).await?;
-        migrate(&db).await?;
+        // Migrations and the demo seed may run long on a big database: they
+        // use a pool of their own, without the serving statement limit.
+        let setup = connect(&config, Arc::default(), PoolRole::Batch).await?;
+        migrate(&setup).await?;
         if config.is_sqlite()
             && config.seed_demo_when_empty
-            && demo::catalogue_is_empty(&db).await.map_err(|e| anyhow::anyhow!("{e:?}"))?
+            && demo::catalogue_is_empty(&setup).await.map_err(|e| anyhow::anyhow!("{e:?}"))?
         {
-            let outcome = demo::seed(&db).await.map_err(|e| anyhow::anyhow!("seeding the demo dataset: {e:?}"))?;
+            let outcome = demo::seed(&setup).await.map_err(|e| anyhow::anyhow!("seeding the demo dataset: {e:?}"))?;
             tracing::info!(?outcome, "seeded the demo dataset into the empty embedded database");
         }
+        setup.close().await.context("closing the set-up pool")?;
+        let db = connect(&config, metrics.clone(), PoolRole::Serving).await?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let rate_limiter = Arc::new(RateLimiter::new(config.limits.rate()));
         let schema = build_schema(&db, &config, rate_limiter.clone());

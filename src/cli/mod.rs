@@ -43,7 +43,7 @@ pub async fn run() -> anyhow::Result<()> {
         Some(Command::Serve(config)) => serve::run(config).await,
         None => serve::run(Config::parse_from_env()).await,
         Some(Command::Migrate(config)) => {
-            let db = crate::startup::connect(&config, Default::default()).await?;
+            let db = crate::startup::connect(&config, Default::default(), crate::startup::PoolRole::Batch).await?;
             crate::startup::migrate(&db).await?;
             tracing::info!("migrations applied");
             Ok(())

@@ -2,7 +2,7 @@ use clap::Subcommand;
 
 use crate::config::Config;
 use crate::domain::seed::{demo, synthetic};
-use crate::startup::{connect, migrate};
+use crate::startup::{connect, migrate, PoolRole};
 
 #[derive(Debug, Subcommand)]
 pub enum Dataset {
@@ -40,7 +40,7 @@ pub enum Dataset {
 
 /// Seeding always starts from the current schema.
 async fn migrated(config: &Config) -> anyhow::Result<sea_orm::DatabaseConnection> {
-    let db = connect(config, Default::default()).await?;
+    let db = connect(config, Default::default(), PoolRole::Batch).await?;
     migrate(&db).await?;
     Ok(db)
 }

@@ -22,6 +22,8 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 
 pub struct TestApp {
     pub address: String,
+    /// The database the service runs on.
+    pub database_url: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub metrics: Arc<Metrics>,
@@ -83,7 +85,7 @@ pub fn token(sub: &str, orcid: Option<&str>, roles: &[&str]) -> String {
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
     let (url, sqlite_file) = fresh_database_url().await;
-    let mut config = Config::for_database(url);
+    let mut config = Config::for_database(url.clone());
     config.database_max_connections = 5;
     config.auth.jwt_secret = Some(TEST_SECRET.into());
     adjust(&mut config);
@@ -92,7 +94,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = app.state().db.clone();
     let metrics = app.state().metrics.clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), db, metrics, sqlite_file }
+    TestApp { address, database_url: url, client: reqwest::Client::new(), db, metrics, sqlite_file }
 }
 
 /// The text of a contract operation file under `tests/operations/`.

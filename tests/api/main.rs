@@ -13,5 +13,6 @@ mod limits;
 mod pagination;
 mod profile;
 mod schema;
+mod statement_limits;
 mod statements;
 mod summaries;
