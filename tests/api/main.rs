@@ -12,6 +12,7 @@ mod http;
 mod limits;
 mod pagination;
 mod profile;
+mod rate_limits;
 mod schema;
 mod statement_limits;
 mod statements;
