@@ -20,7 +20,10 @@
 //!   most `WS_MAX_OPERATIONS` operations at once per connection (one more is
 //!   answered with an `error` coded `RATE_LIMITED`), and outgoing messages
 //!   queue in a small bounded channel, so a client that does not read stalls
-//!   its own operations instead of growing the server's memory.
+//!   its own operations instead of growing the server's memory; one that
+//!   takes no message for `REQUEST_TIMEOUT_SECS` is dropped.
+//! - The viewer is fixed at `connection_init`: a token that expires later
+//!   does not end the connection.
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -248,13 +251,24 @@ impl Connection {
         tracing::debug!(?close, "closing a GraphQL WebSocket");
         self.operations.clear();
         // The client may be gone already; there is nothing left to tell it.
-        let _ = self.socket.send(Message::Close(Some(close.frame()))).await;
+        let _ = self.write(Message::Close(Some(close.frame()))).await;
     }
 
     async fn send(&mut self, message: Value) -> Flow {
-        match self.socket.send(Message::Text(Utf8Bytes::from(message.to_string()))).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Stop,
+        self.write(Message::Text(Utf8Bytes::from(message.to_string()))).await
+    }
+
+    /// Writes a message; a client that has not taken it within the request
+    /// time limit is dropped, and with it its operations.
+    async fn write(&mut self, message: Message) -> Flow {
+        let limit = self.state.config.limits.request_timeout();
+        match tokio::time::timeout(limit, self.socket.send(message)).await {
+            Ok(Ok(())) => Flow::Continue,
+            Ok(Err(_)) => Flow::Stop,
+            Err(_) => {
+                tracing::debug!("a GraphQL WebSocket client stopped reading");
+                Flow::Stop
+            }
         }
     }
 
@@ -269,10 +283,7 @@ impl Connection {
             // Freed before the client learns of it, so it may reuse the id.
             self.operations.remove(&outgoing.id);
         }
-        match self.socket.send(Message::Text(Utf8Bytes::from(outgoing.text))).await {
-            Ok(()) => Flow::Continue,
-            Err(_) => Flow::Stop,
-        }
+        self.write(Message::Text(Utf8Bytes::from(outgoing.text))).await
     }
 
     async fn receive(&mut self, message: Message) -> Flow {
