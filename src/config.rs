@@ -127,6 +127,15 @@ pub struct Limits {
     /// Cost a mutation pays on top of its query cost.
     #[arg(long, env = "MUTATION_COST", default_value_t = defaults::MUTATION_COST)]
     pub mutation_cost: u32,
+
+    /// Time a WebSocket client has to send `connection_init` before the
+    /// connection is closed (4408).
+    #[arg(long, env = "WS_INIT_TIMEOUT_SECS", default_value_t = defaults::WS_INIT_TIMEOUT_SECS)]
+    pub ws_init_timeout_secs: u64,
+
+    /// Most operations one WebSocket connection may run at once.
+    #[arg(long, env = "WS_MAX_OPERATIONS", default_value_t = defaults::WS_MAX_OPERATIONS)]
+    pub ws_max_operations: usize,
 }
 
 /// The documented defaults, shared by the command line and `Config::for_database`.
@@ -151,6 +160,8 @@ pub mod defaults {
     pub const RATE_LIMIT_COST_PER_MINUTE: u32 = 300_000;
     pub const RATE_LIMIT_BURST: u32 = 100_000;
     pub const MUTATION_COST: u32 = 100;
+    pub const WS_INIT_TIMEOUT_SECS: u64 = 10;
+    pub const WS_MAX_OPERATIONS: usize = 100;
 }
 
 impl Default for Limits {
@@ -173,6 +184,8 @@ impl Default for Limits {
             rate_limit_cost_per_minute: defaults::RATE_LIMIT_COST_PER_MINUTE,
             rate_limit_burst: defaults::RATE_LIMIT_BURST,
             mutation_cost: defaults::MUTATION_COST,
+            ws_init_timeout_secs: defaults::WS_INIT_TIMEOUT_SECS,
+            ws_max_operations: defaults::WS_MAX_OPERATIONS,
         }
     }
 }

@@ -5,6 +5,7 @@ mod graphql;
 mod health;
 mod metrics;
 pub mod response;
+pub mod ws;
 
 use axum::response::Redirect;
 use axum::routing::get;
@@ -20,7 +21,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
-        .route_service("/graphql/ws", async_graphql_axum::GraphQLSubscription::new(state.schema.clone()))
+        .route("/graphql/ws", get(ws::handler))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

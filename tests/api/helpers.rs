@@ -1,11 +1,14 @@
 //! Shared test helpers: every test starts the real service on a random port
-//! against a fresh database and talks GraphQL to it over HTTP.
+//! against a fresh database and talks GraphQL to it over HTTP or WebSocket.
 //!
 //! The database is a new SQLite file by default; when `DATABASE_URL` points
 //! at PostgreSQL, each test creates its own database there. Logs are printed
 //! only when `TEST_LOG` is set.
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
 
 use scholargraph::config::Config;
 use scholargraph::domain::seed::demo;
@@ -13,6 +16,10 @@ use scholargraph::startup::Application;
 use scholargraph::state::Metrics;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var_os("TEST_LOG").is_some() {
@@ -188,4 +195,114 @@ impl TestApp {
 /// The `extensions.code` of the first error of a response.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {response:#}"))
+}
+
+/// A GraphQL WebSocket client speaking `graphql-transport-ws` to the app.
+pub struct WsClient {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// How long a test waits for the server's next message.
+const WS_WAIT: Duration = Duration::from_secs(10);
+
+impl TestApp {
+    /// Opens `/graphql/ws` offering the `graphql-transport-ws` subprotocol.
+    pub async fn ws_connect(&self) -> WsClient {
+        self.ws_connect_offering(Some("graphql-transport-ws")).await
+    }
+
+    /// Opens `/graphql/ws` offering `protocol` (or none).
+    pub async fn ws_connect_offering(&self, protocol: Option<&str>) -> WsClient {
+        let url = format!("{}/graphql/ws", self.address.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().expect("a WebSocket request");
+        if let Some(protocol) = protocol {
+            request.headers_mut().insert("sec-websocket-protocol", protocol.parse().expect("a header value"));
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request).await.expect("open the WebSocket");
+        WsClient { stream }
+    }
+}
+
+impl WsClient {
+    /// Sends a JSON message.
+    pub async fn send(&mut self, message: Value) {
+        self.send_text(message.to_string()).await;
+    }
+
+    /// Sends a text message as is.
+    pub async fn send_text(&mut self, text: impl Into<String>) {
+        self.stream.send(WsMessage::text(text.into())).await.expect("send a WebSocket message");
+    }
+
+    /// Sends `connection_init` (with `payload`, if any) and expects the ack.
+    pub async fn init(&mut self, payload: Option<Value>) {
+        let mut init = json!({ "type": "connection_init" });
+        if let Some(payload) = payload {
+            init["payload"] = payload;
+        }
+        self.send(init).await;
+        assert_eq!(self.receive().await, json!({ "type": "connection_ack" }));
+    }
+
+    /// Sends `subscribe` for `query` with `variables` under `id`.
+    pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
+            .await;
+    }
+
+    /// The next JSON message from the server; panics on a close or a timeout.
+    pub async fn receive(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(WS_WAIT, self.stream.next())
+                .await
+                .expect("a message from the server in time")
+                .expect("the WebSocket is still open")
+                .expect("a readable message");
+            match message {
+                WsMessage::Text(text) => {
+                    return serde_json::from_str(text.as_str())
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text.as_str()))
+                }
+                WsMessage::Close(frame) => panic!("closed while a message was expected: {frame:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs `query` under `id` and returns the `next` payload, after which
+    /// the server must send `complete`.
+    pub async fn run(&mut self, id: &str, query: &str, variables: Value) -> Value {
+        self.subscribe(id, query, variables).await;
+        let next = self.receive().await;
+        assert_eq!((next["type"].as_str(), next["id"].as_str()), (Some("next"), Some(id)), "{next:#}");
+        assert_eq!(self.receive().await, json!({ "id": id, "type": "complete" }));
+        next["payload"].clone()
+    }
+
+    /// Runs `query` under `id` and returns the payload of the `error`
+    /// message it must get.
+    pub async fn run_refused(&mut self, id: &str, query: &str) -> Value {
+        self.subscribe(id, query, json!({})).await;
+        let error = self.receive().await;
+        assert_eq!((error["type"].as_str(), error["id"].as_str()), (Some("error"), Some(id)), "{error:#}");
+        error["payload"].clone()
+    }
+
+    /// The close code and reason the server ends the connection with;
+    /// panics on any other message first.
+    pub async fn expect_close(&mut self) -> (u16, String) {
+        loop {
+            let message = tokio::time::timeout(WS_WAIT, self.stream.next())
+                .await
+                .expect("the server closes in time")
+                .expect("a close frame before the end of the stream")
+                .expect("a readable message");
+            match message {
+                WsMessage::Close(Some(frame)) => return (u16::from(frame.code), frame.reason.as_str().to_owned()),
+                WsMessage::Close(None) => panic!("closed without a code"),
+                WsMessage::Text(text) => panic!("a message where a close was expected: {}", text.as_str()),
+                _ => {}
+            }
+        }
+    }
 }

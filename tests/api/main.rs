@@ -17,3 +17,4 @@ mod schema;
 mod statement_limits;
 mod statements;
 mod summaries;
+mod websocket;
