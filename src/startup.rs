@@ -76,8 +76,8 @@ const SQLITE_PROGRESS_INTERVAL: i32 = 10_000;
 
 async fn arm_sqlite_deadline(connection: &mut SqliteConnection, budget: Duration) -> Result<(), sea_orm::sqlx::Error> {
     let deadline = Instant::now() + budget;
-    // Returning true from the handler interrupts the running statement.
-    connection.lock_handle().await?.set_progress_handler(SQLITE_PROGRESS_INTERVAL, move || Instant::now() > deadline);
+    // sqlx's handler returns whether to go on; `false` interrupts the statement.
+    connection.lock_handle().await?.set_progress_handler(SQLITE_PROGRESS_INTERVAL, move || Instant::now() <= deadline);
     Ok(())
 }
 

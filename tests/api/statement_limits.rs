@@ -51,6 +51,7 @@ async fn a_statement_past_its_limit_is_stopped_and_its_connection_reused() {
     assert_eq!(err.code(), "QUERY_TOO_COMPLEX", "{err:?}");
     assert!(err.message().contains("time limit"), "{err:?}");
     assert!(!err.message().to_lowercase().contains("select"), "no SQL in the message");
+    assert!(stopped_after >= Duration::from_millis(300), "not stopped before its limit: {stopped_after:?}");
     assert!(stopped_after < Duration::from_secs(3), "stopped before it finished: {stopped_after:?}");
     // The pool's only connection is healthy again.
     answers_one(&app.db).await;
