@@ -81,12 +81,15 @@ struct Body<'a> {
     extensions: &'a BTreeMap<String, Value>,
 }
 
+/// Nothing ran: no data, and only errors without a path (parse, validation,
+/// limits, rate limit); field errors have a path.
+pub fn is_request_error(response: &Response) -> bool {
+    response.data == Value::Null && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
+}
+
 /// A GraphQL response as HTTP.
 pub fn render(media: Media, response: &Response) -> HttpResponse {
-    // Nothing executed: no field error (those have a path) and no data.
-    let request_error = response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let request_error = is_request_error(response);
     let code_of = |e: &ServerError| {
         e.extensions.as_ref().and_then(|x| x.get("code")).and_then(|c| match c {
             Value::String(s) => Some(s.clone()),

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Request, Response, ServerError, Value as GqlValue};
+use async_graphql::{Request, Response, ServerError};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response as HttpResponse;
@@ -40,6 +40,7 @@ use tokio::task::AbortHandle;
 
 use super::admission::{admit, execute, Admitted, Caller};
 use super::client::ClientAddress;
+use super::response::is_request_error;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -391,12 +392,6 @@ fn read_failed(err: &axum::Error) -> Flow {
 fn error_message(id: &str, errors: &[ServerError]) -> Value {
     let payload = serde_json::to_value(errors).unwrap_or_else(|_| json!([{ "message": "internal error" }]));
     json!({ "id": id, "type": "error", "payload": payload })
-}
-
-/// Nothing ran: no data, and only errors without a path (parse, validation,
-/// limits, rate limit).
-fn is_request_error(response: &Response) -> bool {
-    response.data == GqlValue::Null && !response.errors.is_empty() && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// Where one operation's messages go.
