@@ -12,6 +12,8 @@
 //! ```
 //!
 //! See BENCHMARKS.md.
+#[path = "bench/bombs.rs"]
+mod bombs;
 #[path = "bench/dataset.rs"]
 mod dataset;
 #[path = "bench/floor.rs"]
@@ -59,7 +61,8 @@ struct Args {
     #[arg(long)]
     server_bin: Option<PathBuf>,
 
-    /// Run only these operations (comma-separated; `floor` is the hand-written SQL baseline).
+    /// Run only these operations (comma-separated; `bombs` is the profile beside
+    /// hostile documents, `floor` the hand-written SQL baseline).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 
@@ -153,6 +156,19 @@ async fn run(args: Args) -> Result<()> {
     }
     table.print_notes();
 
+    if wants("bombs") {
+        match ops::plan("profile", &data, &graphql).await {
+            ops::Plan::Run(workload) => {
+                let profile = Arc::new(load::GraphqlRequest::new(graphql.clone(), workload));
+                let graphql_url = format!("{}/graphql", server.base_url());
+                let outcome =
+                    bombs::measure(profile, client.clone(), graphql_url, args.concurrency, warmup, duration).await;
+                bombs::print(&outcome, args.concurrency);
+            }
+            ops::Plan::Skip(reason) => println!("\nbombs: skipped: {reason}"),
+        }
+    }
+
     let peak = memory.finish(server.pid());
     server.stop();
     report::print_memory(&peak);
@@ -170,7 +186,7 @@ async fn run(args: Args) -> Result<()> {
 }
 
 fn select_operations(only: &[String]) -> Result<Vec<String>> {
-    let all = || ops::OPERATIONS.iter().chain(std::iter::once(&"floor")).map(|s| (*s).to_owned());
+    let all = || ops::OPERATIONS.iter().chain(["bombs", "floor"].iter()).map(|s| (*s).to_owned());
     let only: Vec<String> = only.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
     if only.is_empty() {
         return Ok(all().collect());

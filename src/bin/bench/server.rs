@@ -40,6 +40,8 @@ impl Server {
             .env("BIND", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
             .env("SEED_DEMO_WHEN_EMPTY", "false")
+            // One client sends everything: the per-client rate limit is lifted.
+            .env("RATE_LIMIT_COST_PER_MINUTE", "0")
             .env("DATABASE_MAX_CONNECTIONS", pool_size.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
