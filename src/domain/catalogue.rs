@@ -8,14 +8,14 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use super::begin_write;
 use super::sql::Sql;
+use super::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone)]
 pub struct NewWork {
     pub title: String,
     pub summary: Option<String>,
-    /// One of `works::KINDS`.
-    pub kind: String,
+    pub kind: WorkKind,
     pub year: Option<i32>,
     pub venue: Option<String>,
     pub doi: Option<String>,
@@ -55,7 +55,7 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
         .push(", ")
         .bind(work.summary.clone())
         .push(", ")
-        .bind(work.kind.clone())
+        .bind(work.kind.as_stored())
         .push(", ")
         .bind(work.year)
         .push(", ")

@@ -1,20 +1,111 @@
 //! Claims of author records. A record has at most one approved owner, which
 //! the database enforces (a partial unique index); every decision runs in
 //! one transaction and conditions its update on the state it read.
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::claim;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
 use super::page::{Listing, Page, PageRequest, SortSpec};
 use super::sql::Sql;
-use super::trust::{CLAIM_METHOD_MODERATOR, CLAIM_METHOD_ORCID};
 use super::{begin_write, researchers};
 use crate::error::{AppError, AppResult};
 
-pub const PENDING: &str = "PENDING";
-pub const APPROVED: &str = "APPROVED";
-pub const REJECTED: &str = "REJECTED";
-pub const WITHDRAWN: &str = "WITHDRAWN";
+const PENDING: &str = ClaimState::Pending.as_stored();
+const APPROVED: &str = ClaimState::Approved.as_stored();
+
+/// Where a claim stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimState {
+    Pending,
+    Approved,
+    Rejected,
+    Withdrawn,
+}
+
+impl ClaimState {
+    /// The form stored in `claims.status`.
+    pub const fn as_stored(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Rejected => "REJECTED",
+            Self::Withdrawn => "WITHDRAWN",
+        }
+    }
+
+    /// Reads `claims.status`; a value this code does not know is an error,
+    /// never a guess.
+    pub fn from_stored(status: &str) -> AppResult<Self> {
+        [Self::Pending, Self::Approved, Self::Rejected, Self::Withdrawn]
+            .into_iter()
+            .find(|state| state.as_stored() == status)
+            .ok_or_else(|| AppError::internal(format_args!("unknown claim status {status:?} in the database")))
+    }
+}
+
+/// How an approved claim was verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimMethod {
+    /// The token's verified ORCID iD matched the record's.
+    Orcid,
+    /// A moderator approved the claim.
+    Moderator,
+}
+
+impl ClaimMethod {
+    /// The form stored in `claims.method`.
+    pub const fn as_stored(self) -> &'static str {
+        match self {
+            Self::Orcid => "ORCID",
+            Self::Moderator => "MODERATOR",
+        }
+    }
+
+    pub fn from_stored(method: &str) -> AppResult<Self> {
+        [Self::Orcid, Self::Moderator]
+            .into_iter()
+            .find(|m| m.as_stored() == method)
+            .ok_or_else(|| AppError::internal(format_args!("unknown claim method {method:?} in the database")))
+    }
+}
+
+/// A user's claim that an author record is theirs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub id: i64,
+    pub user_id: i64,
+    pub researcher_id: i64,
+    pub state: ClaimState,
+    pub method: Option<ClaimMethod>,
+    pub message: Option<String>,
+    pub review_note: Option<String>,
+    pub reviewer_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<claim::Model> for Claim {
+    type Error = AppError;
+
+    fn try_from(row: claim::Model) -> AppResult<Self> {
+        Ok(Self {
+            id: row.id,
+            user_id: row.user_id,
+            researcher_id: row.researcher_id,
+            state: ClaimState::from_stored(&row.status)?,
+            method: row.method.as_deref().map(ClaimMethod::from_stored).transpose()?,
+            message: row.message,
+            review_note: row.review_note,
+            reviewer_id: row.reviewer_id,
+            created_at: row.created_at,
+            decided_at: row.decided_at,
+        })
+    }
+}
+
+fn claims(rows: Vec<claim::Model>) -> AppResult<Vec<Claim>> {
+    rows.into_iter().map(Claim::try_from).collect()
+}
 
 pub const QUEUE_LIST: &str = "claims:ID:ASC";
 const COLUMNS: &str =
@@ -40,8 +131,8 @@ fn normalize_orcid(orcid: &str) -> String {
     orcid.trim().trim_start_matches("https://orcid.org/").trim_start_matches("http://orcid.org/").to_ascii_uppercase()
 }
 
-pub async fn by_id(db: &impl ConnectionTrait, claim_id: i64) -> AppResult<claim::Model> {
-    claim::Entity::find_by_id(claim_id).one(db).await?.ok_or_else(|| AppError::not_found("claim"))
+pub async fn by_id(db: &impl ConnectionTrait, claim_id: i64) -> AppResult<Claim> {
+    claim::Entity::find_by_id(claim_id).one(db).await?.ok_or_else(|| AppError::not_found("claim"))?.try_into()
 }
 
 /// Claims `researcher_id` for the claimant: approved at once when the
@@ -53,7 +144,7 @@ pub async fn claim(
     claimant: &Claimant<'_>,
     researcher_id: i64,
     message: Option<String>,
-) -> AppResult<claim::Model> {
+) -> AppResult<Claim> {
     let message = message.map(|m| m.trim().to_owned()).filter(|m| !m.is_empty());
     if message.as_ref().is_some_and(|m| m.chars().count() > MAX_MESSAGE_CHARS) {
         return Err(AppError::bad_input(format!("`message` must be at most {MAX_MESSAGE_CHARS} characters")));
@@ -63,16 +154,18 @@ pub async fn claim(
         .await?
         .remove(&researcher_id)
         .ok_or_else(|| AppError::not_found("researcher"))?;
-    let open = claim::Entity::find()
-        .filter(claim::Column::ResearcherId.eq(researcher_id))
-        .filter(claim::Column::Status.is_in([PENDING, APPROVED]))
-        .order_by_asc(claim::Column::Id)
-        .all(&txn)
-        .await?;
+    let open = claims(
+        claim::Entity::find()
+            .filter(claim::Column::ResearcherId.eq(researcher_id))
+            .filter(claim::Column::Status.is_in([PENDING, APPROVED]))
+            .order_by_asc(claim::Column::Id)
+            .all(&txn)
+            .await?,
+    )?;
     if let Some(mine) = open.iter().find(|c| c.user_id == claimant.user_id) {
         return Ok(mine.clone());
     }
-    if open.iter().any(|c| c.status == APPROVED) {
+    if open.iter().any(|c| c.state == ClaimState::Approved) {
         return Err(AppError::Conflict("this record is already claimed by someone else".to_owned()));
     }
     let orcid_matches = match (claimant.orcid, record.orcid.as_deref()) {
@@ -80,13 +173,16 @@ pub async fn claim(
         _ => false,
     };
     let now = Utc::now();
-    let (status, method, decided_at) =
-        if orcid_matches { (APPROVED, Some(CLAIM_METHOD_ORCID), Some(now)) } else { (PENDING, None, None) };
+    let (state, method, decided_at) = if orcid_matches {
+        (ClaimState::Approved, Some(ClaimMethod::Orcid), Some(now))
+    } else {
+        (ClaimState::Pending, None, None)
+    };
     let row = claim::ActiveModel {
         user_id: sea_orm::Set(claimant.user_id),
         researcher_id: sea_orm::Set(researcher_id),
-        status: sea_orm::Set(status.to_owned()),
-        method: sea_orm::Set(method.map(str::to_owned)),
+        status: sea_orm::Set(state.as_stored().to_owned()),
+        method: sea_orm::Set(method.map(|m| m.as_stored().to_owned())),
         message: sea_orm::Set(message),
         review_note: sea_orm::Set(None),
         reviewer_id: sea_orm::Set(None),
@@ -104,7 +200,7 @@ pub async fn claim(
 }
 
 /// Withdraws a pending or approved claim; only its claimant may.
-pub async fn withdraw(db: &DatabaseConnection, user_id: i64, claim_id: i64) -> AppResult<claim::Model> {
+pub async fn withdraw(db: &DatabaseConnection, user_id: i64, claim_id: i64) -> AppResult<Claim> {
     let txn = begin_write(db).await?;
     let current = by_id(&txn, claim_id).await?;
     if current.user_id != user_id {
@@ -112,14 +208,18 @@ pub async fn withdraw(db: &DatabaseConnection, user_id: i64, claim_id: i64) -> A
     }
     let mut update = Sql::new("UPDATE claims SET status = ");
     update
-        .bind(WITHDRAWN)
+        .bind(ClaimState::Withdrawn.as_stored())
         .push(", decided_at = ")
         .bind(Utc::now())
         .push(" WHERE id = ")
         .bind(claim_id)
-        .push(" AND status IN ('PENDING', 'APPROVED')");
+        .push(" AND status IN (")
+        .bind(PENDING)
+        .push(", ")
+        .bind(APPROVED)
+        .push(")");
     if txn.execute_raw(update.build(txn.get_database_backend())).await?.rows_affected() == 0 {
-        return Err(AppError::Conflict(format!("the claim is already {}", current.status.to_lowercase())));
+        return Err(already_decided(&current));
     }
     let updated = by_id(&txn, claim_id).await?;
     txn.commit().await?;
@@ -135,22 +235,22 @@ pub async fn review(
     claim_id: i64,
     decision: Decision,
     note: Option<String>,
-) -> AppResult<claim::Model> {
+) -> AppResult<Claim> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > MAX_MESSAGE_CHARS) {
         return Err(AppError::bad_input(format!("`note` must be at most {MAX_MESSAGE_CHARS} characters")));
     }
     let txn = begin_write(db).await?;
     let current = by_id(&txn, claim_id).await?;
-    let (status, method) = match decision {
-        Decision::Approve => (APPROVED, Some(CLAIM_METHOD_MODERATOR)),
-        Decision::Reject => (REJECTED, None),
+    let (state, method) = match decision {
+        Decision::Approve => (ClaimState::Approved, Some(ClaimMethod::Moderator)),
+        Decision::Reject => (ClaimState::Rejected, None),
     };
     let mut update = Sql::new("UPDATE claims SET status = ");
     update
-        .bind(status)
+        .bind(state.as_stored())
         .push(", method = ")
-        .bind(method.map(str::to_owned))
+        .bind(method.map(|m| m.as_stored().to_owned()))
         .push(", review_note = ")
         .bind(note)
         .push(", reviewer_id = ")
@@ -159,33 +259,41 @@ pub async fn review(
         .bind(Utc::now())
         .push(" WHERE id = ")
         .bind(claim_id)
-        .push(" AND status = 'PENDING'");
+        .push(" AND status = ")
+        .bind(PENDING);
     let result = txn
         .execute_raw(update.build(txn.get_database_backend()))
         .await
         .map_err(|e| AppError::conflict_on_unique(e, "another claim on this record is already approved"))?;
     if result.rows_affected() == 0 {
-        return Err(AppError::Conflict(format!("the claim is already {}", current.status.to_lowercase())));
+        return Err(already_decided(&current));
     }
     let updated = by_id(&txn, claim_id).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
+/// A claim that can no longer change the way asked.
+fn already_decided(claim: &Claim) -> AppError {
+    AppError::Conflict(format!("the claim is already {}", claim.state.as_stored().to_lowercase()))
+}
+
 /// The user's claims, newest first.
-pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<claim::Model>> {
-    Ok(claim::Entity::find().filter(claim::Column::UserId.eq(user_id)).order_by_desc(claim::Column::Id).all(db).await?)
+pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Claim>> {
+    claims(
+        claim::Entity::find()
+            .filter(claim::Column::UserId.eq(user_id))
+            .order_by_desc(claim::Column::Id)
+            .all(db)
+            .await?,
+    )
 }
 
 /// The moderators' queue: claims in `status` (all when `None`), oldest first.
-pub async fn queue(
-    db: &impl ConnectionTrait,
-    status: Option<&str>,
-    page: &PageRequest,
-) -> AppResult<Page<claim::Model>> {
+pub async fn queue(db: &impl ConnectionTrait, state: Option<ClaimState>, page: &PageRequest) -> AppResult<Page<Claim>> {
     let mut from_where = Sql::new("FROM claims c WHERE 1 = 1");
-    if let Some(status) = status {
-        from_where.push(" AND c.status = ").bind(status);
+    if let Some(state) = state {
+        from_where.push(" AND c.status = ").bind(state.as_stored());
     }
     let listing = Listing {
         with: None,
@@ -195,7 +303,9 @@ pub async fn queue(
         sort: SortSpec { keys: Vec::new(), descending: false },
         count: None,
     };
-    listing.fetch(db, page).await
+    let page: Page<claim::Model> = listing.fetch(db, page).await?;
+    let items = page.items.into_iter().map(|(row, key)| Ok((Claim::try_from(row)?, key))).collect::<AppResult<_>>()?;
+    Ok(Page { items, has_previous: page.has_previous, has_next: page.has_next, total: page.total })
 }
 
 /// The researchers `user_id` owns (approved claims).
@@ -216,4 +326,21 @@ pub async fn owner_of(db: &impl ConnectionTrait, researcher_id: i64) -> AppResul
         .one(db)
         .await?;
     Ok(row.map(|c| c.user_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ClaimMethod, ClaimState};
+
+    #[test]
+    fn states_and_methods_read_back_as_themselves_and_unknown_ones_are_errors() {
+        for state in [ClaimState::Pending, ClaimState::Approved, ClaimState::Rejected, ClaimState::Withdrawn] {
+            assert_eq!(ClaimState::from_stored(state.as_stored()), Ok(state));
+        }
+        for method in [ClaimMethod::Orcid, ClaimMethod::Moderator] {
+            assert_eq!(ClaimMethod::from_stored(method.as_stored()), Ok(method));
+        }
+        assert!(ClaimState::from_stored("ARCHIVED").is_err());
+        assert!(ClaimMethod::from_stored("EMAIL").is_err());
+    }
 }

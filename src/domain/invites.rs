@@ -1,6 +1,6 @@
 //! Collaboration invitations: from signed-in users to claimed records,
 //! answered once by the record's owner.
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::collaboration_invite;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
@@ -10,17 +10,71 @@ use crate::error::{AppError, AppResult};
 
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
-pub async fn by_id(db: &impl ConnectionTrait, invite_id: i64) -> AppResult<collaboration_invite::Model> {
-    collaboration_invite::Entity::find_by_id(invite_id).one(db).await?.ok_or_else(|| AppError::not_found("invitation"))
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteState {
+    Pending,
+    Accepted,
+    Declined,
+}
+
+impl InviteState {
+    /// The form stored in `collaboration_invites.status`.
+    pub const fn as_stored(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Accepted => "ACCEPTED",
+            Self::Declined => "DECLINED",
+        }
+    }
+
+    /// Reads the stored status; an unknown value is an error, never a guess.
+    pub fn from_stored(status: &str) -> AppResult<Self> {
+        [Self::Pending, Self::Accepted, Self::Declined]
+            .into_iter()
+            .find(|state| state.as_stored() == status)
+            .ok_or_else(|| AppError::internal(format_args!("unknown invitation status {status:?} in the database")))
+    }
+}
+
+/// A signed-in user's invitation to collaborate, sent to a claimed record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    pub id: i64,
+    pub from_user_id: i64,
+    pub researcher_id: i64,
+    pub message: String,
+    pub state: InviteState,
+    pub created_at: DateTime<Utc>,
+    pub responded_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<collaboration_invite::Model> for Invite {
+    type Error = AppError;
+
+    fn try_from(row: collaboration_invite::Model) -> AppResult<Self> {
+        Ok(Self {
+            id: row.id,
+            from_user_id: row.from_user_id,
+            researcher_id: row.researcher_id,
+            message: row.message,
+            state: InviteState::from_stored(&row.status)?,
+            created_at: row.created_at,
+            responded_at: row.responded_at,
+        })
+    }
+}
+
+pub async fn by_id(db: &impl ConnectionTrait, invite_id: i64) -> AppResult<Invite> {
+    collaboration_invite::Entity::find_by_id(invite_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("invitation"))?
+        .try_into()
 }
 
 /// Sends an invitation to the owner of `researcher_id`.
-pub async fn send(
-    db: &DatabaseConnection,
-    from_user_id: i64,
-    researcher_id: i64,
-    message: &str,
-) -> AppResult<collaboration_invite::Model> {
+pub async fn send(db: &DatabaseConnection, from_user_id: i64, researcher_id: i64, message: &str) -> AppResult<Invite> {
     let message = message.trim();
     let length = message.chars().count();
     if length == 0 || length > MAX_MESSAGE_CHARS {
@@ -39,7 +93,7 @@ pub async fn send(
         from_user_id: sea_orm::Set(from_user_id),
         researcher_id: sea_orm::Set(researcher_id),
         message: sea_orm::Set(message.to_owned()),
-        status: sea_orm::Set("PENDING".to_owned()),
+        status: sea_orm::Set(InviteState::Pending.as_stored().to_owned()),
         created_at: sea_orm::Set(Utc::now()),
         responded_at: sea_orm::Set(None),
         ..Default::default()
@@ -51,12 +105,7 @@ pub async fn send(
 }
 
 /// Accepts or declines an invitation; only the record's owner may, once.
-pub async fn respond(
-    db: &DatabaseConnection,
-    user_id: i64,
-    invite_id: i64,
-    accept: bool,
-) -> AppResult<collaboration_invite::Model> {
+pub async fn respond(db: &DatabaseConnection, user_id: i64, invite_id: i64, accept: bool) -> AppResult<Invite> {
     let txn = begin_write(db).await?;
     let invite = by_id(&txn, invite_id).await?;
     if claims::owner_of(&txn, invite.researcher_id).await? != Some(user_id) {
@@ -64,12 +113,13 @@ pub async fn respond(
     }
     let mut update = Sql::new("UPDATE collaboration_invites SET status = ");
     update
-        .bind(if accept { "ACCEPTED" } else { "DECLINED" })
+        .bind(if accept { InviteState::Accepted } else { InviteState::Declined }.as_stored())
         .push(", responded_at = ")
         .bind(Utc::now())
         .push(" WHERE id = ")
         .bind(invite_id)
-        .push(" AND status = 'PENDING'");
+        .push(" AND status = ")
+        .bind(InviteState::Pending.as_stored());
     if txn.execute_raw(update.build(txn.get_database_backend())).await?.rows_affected() == 0 {
         return Err(AppError::Conflict("the invitation was already answered".to_owned()));
     }
@@ -79,14 +129,17 @@ pub async fn respond(
 }
 
 /// Invitations received by the records `user_id` owns, newest first.
-pub async fn received_by(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<collaboration_invite::Model>> {
+pub async fn received_by(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Invite>> {
     let owned = claims::owned_by(db, user_id).await?;
     if owned.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(collaboration_invite::Entity::find()
+    collaboration_invite::Entity::find()
         .filter(collaboration_invite::Column::ResearcherId.is_in(owned))
         .order_by_desc(collaboration_invite::Column::Id)
         .all(db)
-        .await?)
+        .await?
+        .into_iter()
+        .map(Invite::try_from)
+        .collect()
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use entity::{external_id, researcher};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
 
+use super::claims::ClaimMethod;
 use super::group_by;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
@@ -199,16 +200,39 @@ pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Ha
 }
 
 /// What the trust snapshot and claim status of a record are computed from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, FromQueryResult)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecordStanding {
     pub researcher_id: i64,
     /// An external identifier (ORCID, OpenAlex, arXiv, …) is on record.
     pub has_external_id: bool,
     /// One of the researcher's works has an arXiv id or a DOI.
     pub has_linked_work: bool,
-    /// How the approved claim was verified (`ORCID` or `MODERATOR`), if any.
-    pub approved_method: Option<String>,
+    /// How the approved claim was verified, if the record is claimed.
+    pub approved_method: Option<ClaimMethod>,
     pub has_pending_claim: bool,
+}
+
+#[derive(FromQueryResult)]
+struct StandingRow {
+    researcher_id: i64,
+    has_external_id: bool,
+    has_linked_work: bool,
+    approved_method: Option<String>,
+    has_pending_claim: bool,
+}
+
+impl TryFrom<StandingRow> for RecordStanding {
+    type Error = AppError;
+
+    fn try_from(row: StandingRow) -> AppResult<Self> {
+        Ok(Self {
+            researcher_id: row.researcher_id,
+            has_external_id: row.has_external_id,
+            has_linked_work: row.has_linked_work,
+            approved_method: row.approved_method.as_deref().map(ClaimMethod::from_stored).transpose()?,
+            has_pending_claim: row.has_pending_claim,
+        })
+    }
 }
 
 impl RecordStanding {
@@ -233,8 +257,8 @@ pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Hash
          FROM researchers r WHERE r.id IN (",
     );
     sql.bind_list(ids).push(")");
-    let rows: Vec<RecordStanding> = sql.fetch_models(db).await?;
-    Ok(rows.into_iter().map(|s| (s.researcher_id, s)).collect())
+    let rows: Vec<StandingRow> = sql.fetch_models(db).await?;
+    rows.into_iter().map(|row| RecordStanding::try_from(row).map(|s| (s.researcher_id, s))).collect()
 }
 
 /// Changes the profile settings of a record; only its approved owner may.

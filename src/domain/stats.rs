@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::sql::Sql;
+use super::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -13,7 +14,7 @@ pub struct ResearcherStats {
     /// Ascending by year; works without a year are left out.
     pub works_by_year: Vec<(i32, i64)>,
     /// Most frequent first, then by kind.
-    pub works_by_kind: Vec<(String, i64)>,
+    pub works_by_kind: Vec<(WorkKind, i64)>,
     /// Most frequent first, then by name; works without a venue are left out.
     pub venues: Vec<(String, i64)>,
 }
@@ -60,17 +61,21 @@ pub async fn by_researchers(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult
             other => return Err(AppError::internal(format!("unknown facet {other:?}"))),
         }
     }
-    Ok(tallies
+    tallies
         .into_iter()
         .map(|(id, t)| {
+            let works_by_kind = ranked(t.kinds)
+                .into_iter()
+                .map(|(kind, n)| Ok((WorkKind::from_stored(&kind)?, n)))
+                .collect::<AppResult<_>>()?;
             let stats = ResearcherStats {
                 first_year: t.years.keys().next().copied(),
                 last_year: t.years.keys().next_back().copied(),
                 works_by_year: t.years.into_iter().collect(),
-                works_by_kind: ranked(t.kinds),
+                works_by_kind,
                 venues: ranked(t.venues),
             };
-            (id, stats)
+            Ok((id, stats))
         })
-        .collect())
+        .collect()
 }

@@ -14,6 +14,7 @@
 //! ORCID iD the identity provider verified.
 use entity::researcher;
 
+use super::claims::ClaimMethod;
 use super::researchers::RecordStanding;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,13 +40,10 @@ pub struct TrustSnapshot {
     pub signals: Vec<TrustSignal>,
 }
 
-pub const CLAIM_METHOD_ORCID: &str = "ORCID";
-pub const CLAIM_METHOD_MODERATOR: &str = "MODERATOR";
-
 pub fn verification_level(record: &researcher::Model, standing: &RecordStanding) -> i32 {
-    match standing.approved_method.as_deref() {
-        Some(CLAIM_METHOD_ORCID) => 3,
-        Some(_) => 2,
+    match standing.approved_method {
+        Some(ClaimMethod::Orcid) => 3,
+        Some(ClaimMethod::Moderator) => 2,
         None if record.orcid.is_some() || standing.has_external_id || standing.has_linked_work => 1,
         None => 0,
     }

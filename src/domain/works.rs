@@ -14,15 +14,61 @@ use crate::error::{AppError, AppResult};
 const COLUMNS: &str =
     "w.id, w.title, w.abstract, w.kind, w.year, w.venue, w.doi, w.arxiv_id, w.cited_by_count, w.authors_count, w.created_at";
 
-/// The kinds of work, as stored in `works.kind`.
-pub const KINDS: [&str; 8] = ["PREPRINT", "ARTICLE", "BOOK", "CHAPTER", "PROCEEDINGS", "DATASET", "THESIS", "OTHER"];
+/// What a work is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkKind {
+    Preprint,
+    Article,
+    Book,
+    Chapter,
+    Proceedings,
+    Dataset,
+    Thesis,
+    Other,
+}
+
+impl WorkKind {
+    pub const ALL: [Self; 8] = [
+        Self::Preprint,
+        Self::Article,
+        Self::Book,
+        Self::Chapter,
+        Self::Proceedings,
+        Self::Dataset,
+        Self::Thesis,
+        Self::Other,
+    ];
+
+    /// The form stored in `works.kind`.
+    pub const fn as_stored(self) -> &'static str {
+        match self {
+            Self::Preprint => "PREPRINT",
+            Self::Article => "ARTICLE",
+            Self::Book => "BOOK",
+            Self::Chapter => "CHAPTER",
+            Self::Proceedings => "PROCEEDINGS",
+            Self::Dataset => "DATASET",
+            Self::Thesis => "THESIS",
+            Self::Other => "OTHER",
+        }
+    }
+
+    /// Reads `works.kind`; a value this code does not know is an error,
+    /// never a guess.
+    pub fn from_stored(kind: &str) -> AppResult<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_stored() == kind)
+            .ok_or_else(|| AppError::internal(format_args!("unknown work kind {kind:?} in the database")))
+    }
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkFilter {
     pub search: Option<String>,
     pub year_from: Option<i32>,
     pub year_to: Option<i32>,
-    pub kind: Option<&'static str>,
+    pub kind: Option<WorkKind>,
     pub topic_id: Option<i64>,
     pub researcher_id: Option<i64>,
 }
@@ -116,7 +162,7 @@ pub async fn list(
         from_where.push(" AND w.year <= ").bind(to);
     }
     if let Some(kind) = filter.kind {
-        from_where.push(" AND w.kind = ").bind(kind);
+        from_where.push(" AND w.kind = ").bind(kind.as_stored());
     }
     let by_researcher = filter.researcher_id.is_some();
     let (expr, kind) = match order.field {
@@ -198,4 +244,17 @@ pub async fn topics_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResul
         .map(|row| Ok((row.try_get::<i64>("", "work_id")?, topic::Model::from_query_result(row, "")?)))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(group_by(pairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WorkKind;
+
+    #[test]
+    fn every_kind_reads_back_as_itself_and_unknown_kinds_are_errors() {
+        for kind in WorkKind::ALL {
+            assert_eq!(WorkKind::from_stored(kind.as_stored()), Ok(kind));
+        }
+        assert!(WorkKind::from_stored("POSTER").is_err());
+    }
 }

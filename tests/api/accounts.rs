@@ -338,3 +338,17 @@ async fn mutations_on_unknown_or_malformed_ids_say_so() {
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM follows").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM claims").await, 0);
 }
+
+#[tokio::test]
+async fn a_stored_status_the_code_does_not_know_is_an_error_not_a_guess() {
+    let app = spawn_app().await;
+    let alice = token("alice", None, &[]);
+    let id = app.researcher_id("marc-mezard").await;
+    let claimed = claim(&app, &alice, &id).await;
+    assert_eq!(claimed["data"]["claimResearcher"]["claim"]["status"], "PENDING", "{claimed}");
+    // Before, any status the GraphQL layer did not know read as PENDING.
+    app.db.execute_unprepared("UPDATE claims SET status = 'ARCHIVED'").await.expect("corrupt the status");
+    let viewer = app.operation_as(&alice, "viewer.graphql", "Viewer", json!({})).await;
+    assert_eq!(crate::helpers::error_code(&viewer), "INTERNAL", "{viewer}");
+    assert!(!viewer.to_string().contains("ARCHIVED"), "no stored value leaks: {viewer}");
+}

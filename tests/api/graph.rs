@@ -2,6 +2,7 @@
 use std::collections::{HashMap, HashSet};
 
 use scholargraph::domain::catalogue::{self, NewWork};
+use scholargraph::domain::works::WorkKind;
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
@@ -219,7 +220,7 @@ async fn similarity_fixture() -> TestApp {
         let work = NewWork {
             title: format!("w{}", i + 1),
             summary: None,
-            kind: "ARTICLE".to_owned(),
+            kind: WorkKind::Article,
             year: Some(2020),
             venue: None,
             doi: None,

@@ -3,6 +3,7 @@
 use futures_util::future::join_all;
 use scholargraph::domain::catalogue::{self, NewWork};
 use scholargraph::domain::seed::synthetic::{self, SyntheticSize};
+use scholargraph::domain::works::WorkKind;
 use scholargraph::error::AppError;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -107,7 +108,7 @@ fn work(title: &str, year: Option<i32>, authors: Vec<i64>, topics: Vec<i64>) -> 
     NewWork {
         title: title.to_owned(),
         summary: Some("A new work.".to_owned()),
-        kind: "ARTICLE".to_owned(),
+        kind: WorkKind::Article,
         year,
         venue: Some("Journal".to_owned()),
         doi: None,

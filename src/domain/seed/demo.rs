@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
 use serde::Deserialize;
 
 use crate::domain::catalogue::{add_work_in, NewWork};
+use crate::domain::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
 const DATASET: &str = include_str!("demo.json");
@@ -150,7 +151,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Outcome> {
         let work = NewWork {
             title: w.title.clone(),
             summary: w.summary.clone(),
-            kind: w.kind.clone(),
+            kind: WorkKind::from_stored(&w.kind)?,
             year: w.year,
             venue: w.venue.clone(),
             doi: w.doi.clone(),

@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use sea_orm::DatabaseConnection;
 
 use super::bulk::{BulkWriter, Cell};
+use crate::domain::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone)]
@@ -175,15 +176,15 @@ const WORDS: &[&str] = &[
     "optical",
 ];
 const COUNTRIES: &[&str] = &["US", "GB", "DE", "FR", "IT", "CH", "CN", "JP", "IN", "BR", "CA", "NL", "ES", "SE", "KR"];
-const KINDS: &[(&str, f64)] = &[
-    ("ARTICLE", 0.55),
-    ("PREPRINT", 0.25),
-    ("PROCEEDINGS", 0.10),
-    ("CHAPTER", 0.03),
-    ("BOOK", 0.02),
-    ("THESIS", 0.02),
-    ("DATASET", 0.02),
-    ("OTHER", 0.01),
+const KINDS: &[(WorkKind, f64)] = &[
+    (WorkKind::Article, 0.55),
+    (WorkKind::Preprint, 0.25),
+    (WorkKind::Proceedings, 0.10),
+    (WorkKind::Chapter, 0.03),
+    (WorkKind::Book, 0.02),
+    (WorkKind::Thesis, 0.02),
+    (WorkKind::Dataset, 0.02),
+    (WorkKind::Other, 0.01),
 ];
 
 fn words(rng: &mut StdRng, field: u64, n: usize) -> String {
@@ -381,7 +382,8 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
                 x < 0.0
             })
         }
-        .map_or("OTHER", |(k, _)| k);
+        .map_or(WorkKind::Other, |(k, _)| *k)
+        .as_stored();
         let title_len = rng.random_range(5..11);
         let title = words(&mut rng, field, title_len);
         let summary = words(&mut rng, field, 24);

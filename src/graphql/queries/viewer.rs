@@ -77,7 +77,7 @@ impl ViewerQuery {
             return Err(AppError::Forbidden("only moderators see the claims queue".to_owned()).into());
         }
         let request = PageArgs::forward(first, after).request(claims::QUEUE_LIST)?;
-        let page = claims::queue(db(ctx), status.map(ClaimState::stored), &request).await?;
+        let page = claims::queue(db(ctx), status.map(Into::into), &request).await?;
         Ok(connection(claims::QUEUE_LIST, page, Claim))
     }
 }

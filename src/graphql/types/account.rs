@@ -1,12 +1,11 @@
 //! Signed-in users and what they do to records: claims, invitations, and
 //! the mutation inputs and payloads.
-use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
-use chrono::{DateTime, Utc};
-use entity::{claim, collaboration_invite};
-
 use super::Researcher;
+use crate::domain::{claims, invites};
 use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::loaders::{load_one, ResearcherById};
+use async_graphql::{Context, Enum, InputObject, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
 
 type GqlResult<T> = async_graphql::Result<T>;
 
@@ -31,6 +30,7 @@ impl User {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "claims::ClaimState")]
 pub enum ClaimState {
     Pending,
     Approved,
@@ -38,27 +38,8 @@ pub enum ClaimState {
     Withdrawn,
 }
 
-impl ClaimState {
-    pub fn stored(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Approved => "APPROVED",
-            Self::Rejected => "REJECTED",
-            Self::Withdrawn => "WITHDRAWN",
-        }
-    }
-
-    pub fn from_stored(status: &str) -> Self {
-        match status {
-            "APPROVED" => Self::Approved,
-            "REJECTED" => Self::Rejected,
-            "WITHDRAWN" => Self::Withdrawn,
-            _ => Self::Pending,
-        }
-    }
-}
-
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "claims::ClaimMethod")]
 pub enum ClaimMethod {
     /// The token's verified ORCID iD matched the record's.
     Orcid,
@@ -74,7 +55,7 @@ pub enum ClaimDecision {
 
 /// A user's claim that an author record is theirs.
 #[derive(Clone)]
-pub struct Claim(pub claim::Model);
+pub struct Claim(pub claims::Claim);
 
 #[Object]
 impl Claim {
@@ -83,16 +64,12 @@ impl Claim {
     }
 
     async fn status(&self) -> ClaimState {
-        ClaimState::from_stored(&self.0.status)
+        self.0.state.into()
     }
 
     /// How an approved claim was verified.
     async fn method(&self) -> Option<ClaimMethod> {
-        match self.0.method.as_deref() {
-            Some("ORCID") => Some(ClaimMethod::Orcid),
-            Some("MODERATOR") => Some(ClaimMethod::Moderator),
-            _ => None,
-        }
+        self.0.method.map(Into::into)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -109,6 +86,7 @@ impl Claim {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "invites::InviteState")]
 pub enum InviteStatus {
     Pending,
     Accepted,
@@ -117,7 +95,7 @@ pub enum InviteStatus {
 
 /// A signed-in user's invitation to collaborate, sent to a claimed record.
 #[derive(Clone)]
-pub struct CollaborationInvite(pub collaboration_invite::Model);
+pub struct CollaborationInvite(pub invites::Invite);
 
 #[Object]
 impl CollaborationInvite {
@@ -130,11 +108,7 @@ impl CollaborationInvite {
     }
 
     async fn status(&self) -> InviteStatus {
-        match self.0.status.as_str() {
-            "ACCEPTED" => InviteStatus::Accepted,
-            "DECLINED" => InviteStatus::Declined,
-            _ => InviteStatus::Pending,
-        }
+        self.0.state.into()
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

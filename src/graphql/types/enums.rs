@@ -75,6 +75,7 @@ impl ExternalIdScheme {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "domain::works::WorkKind")]
 pub enum WorkKind {
     Preprint,
     Article,
@@ -84,28 +85,6 @@ pub enum WorkKind {
     Dataset,
     Thesis,
     Other,
-}
-
-impl WorkKind {
-    const ALL: [WorkKind; 8] = [
-        Self::Preprint,
-        Self::Article,
-        Self::Book,
-        Self::Chapter,
-        Self::Proceedings,
-        Self::Dataset,
-        Self::Thesis,
-        Self::Other,
-    ];
-
-    /// The stored form, one of `domain::works::KINDS`.
-    pub fn stored(self) -> &'static str {
-        domain::works::KINDS[self as usize]
-    }
-
-    pub fn from_stored(kind: &str) -> Self {
-        Self::ALL.into_iter().find(|k| k.stored() == kind).unwrap_or(Self::Other)
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

@@ -69,7 +69,7 @@ impl WorkFilter {
             search: self.search.clone(),
             year_from: self.year_from,
             year_to: self.year_to,
-            kind: self.kind.map(WorkKind::stored),
+            kind: self.kind.map(Into::into),
             topic_id: decode_opt(&self.topic_id, NodeType::Topic)?,
             researcher_id: decode_opt(&self.researcher_id, NodeType::Researcher)?,
         })
@@ -90,7 +90,7 @@ impl ResearcherWorksFilter {
             search: None,
             year_from: self.year_from,
             year_to: self.year_to,
-            kind: self.kind.map(WorkKind::stored),
+            kind: self.kind.map(Into::into),
             topic_id: decode_opt(&self.topic_id, NodeType::Topic)?,
             researcher_id: Some(researcher_id),
         })

@@ -182,7 +182,7 @@ impl Researcher {
             works_by_kind: stats
                 .works_by_kind
                 .into_iter()
-                .map(|(kind, count)| KindCount { kind: WorkKind::from_stored(&kind), count })
+                .map(|(kind, count)| KindCount { kind: kind.into(), count })
                 .collect(),
             venues: stats.venues.into_iter().map(|(venue, count)| VenueCount { venue, count }).collect(),
         })

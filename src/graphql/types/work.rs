@@ -2,6 +2,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use entity::work;
 
 use super::{Researcher, Topic, WorkKind};
+use crate::domain;
 use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::loaders::{load_one, AuthorshipsByWork, TopicsByWork};
 
@@ -25,8 +26,8 @@ impl Work {
         self.0.r#abstract.as_deref()
     }
 
-    async fn kind(&self) -> WorkKind {
-        WorkKind::from_stored(&self.0.kind)
+    async fn kind(&self) -> GqlResult<WorkKind> {
+        Ok(domain::works::WorkKind::from_stored(&self.0.kind)?.into())
     }
 
     async fn year(&self) -> Option<i32> {
