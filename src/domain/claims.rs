@@ -3,7 +3,9 @@
 //! one transaction and conditions its update on the state it read.
 use chrono::{DateTime, Utc};
 use entity::claim;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use super::page::{Listing, Page, PageRequest, SortSpec};
 use super::sql::Sql;
@@ -150,6 +152,7 @@ pub async fn claim(
         return Err(AppError::bad_input(format!("`message` must be at most {MAX_MESSAGE_CHARS} characters")));
     }
     let txn = begin_write(db).await?;
+    researchers::lock_record(&txn, researcher_id).await?;
     let record = researchers::by_ids(&txn, &[researcher_id])
         .await?
         .remove(&researcher_id)
@@ -202,7 +205,7 @@ pub async fn claim(
 /// Withdraws a pending or approved claim; only its claimant may.
 pub async fn withdraw(db: &DatabaseConnection, user_id: i64, claim_id: i64) -> AppResult<Claim> {
     let txn = begin_write(db).await?;
-    let current = by_id(&txn, claim_id).await?;
+    let current = locked_claim(&txn, claim_id).await?;
     if current.user_id != user_id {
         return Err(AppError::Forbidden("only the claimant may withdraw a claim".to_owned()));
     }
@@ -241,7 +244,7 @@ pub async fn review(
         return Err(AppError::bad_input(format!("`note` must be at most {MAX_MESSAGE_CHARS} characters")));
     }
     let txn = begin_write(db).await?;
-    let current = by_id(&txn, claim_id).await?;
+    let current = locked_claim(&txn, claim_id).await?;
     let (state, method) = match decision {
         Decision::Approve => (ClaimState::Approved, Some(ClaimMethod::Moderator)),
         Decision::Reject => (ClaimState::Rejected, None),
@@ -271,6 +274,13 @@ pub async fn review(
     let updated = by_id(&txn, claim_id).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// The claim, read after locking its record (see `researchers::lock_record`).
+async fn locked_claim(txn: &DatabaseTransaction, claim_id: i64) -> AppResult<Claim> {
+    let researcher_id = by_id(txn, claim_id).await?.researcher_id;
+    researchers::lock_record(txn, researcher_id).await?;
+    by_id(txn, claim_id).await
 }
 
 /// A claim that can no longer change the way asked.

@@ -81,7 +81,7 @@ pub async fn send(db: &DatabaseConnection, from_user_id: i64, researcher_id: i64
         return Err(AppError::bad_input(format!("`message` must have 1 to {MAX_MESSAGE_CHARS} characters")));
     }
     let txn = begin_write(db).await?;
-    researchers::ensure_exists(&txn, researcher_id).await?;
+    researchers::lock_record(&txn, researcher_id).await?;
     match claims::owner_of(&txn, researcher_id).await? {
         None => return Err(AppError::Forbidden("invitations go only to claimed records".to_owned())),
         Some(owner) if owner == from_user_id => {
@@ -108,6 +108,7 @@ pub async fn send(db: &DatabaseConnection, from_user_id: i64, researcher_id: i64
 pub async fn respond(db: &DatabaseConnection, user_id: i64, invite_id: i64, accept: bool) -> AppResult<Invite> {
     let txn = begin_write(db).await?;
     let invite = by_id(&txn, invite_id).await?;
+    researchers::lock_record(&txn, invite.researcher_id).await?;
     if claims::owner_of(&txn, invite.researcher_id).await? != Some(user_id) {
         return Err(AppError::Forbidden("only the record's owner may answer its invitations".to_owned()));
     }

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use entity::{external_id, researcher};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use super::claims::ClaimMethod;
 use super::group_by;
@@ -78,6 +81,22 @@ pub async fn ensure_exists(db: &impl ConnectionTrait, researcher_id: i64) -> App
         return Err(AppError::not_found("researcher"));
     }
     Ok(())
+}
+
+/// Locks the record's row until the transaction ends, so that writes which
+/// read its claims and then act on them (claiming, deciding, owner checks)
+/// run one at a time per record under PostgreSQL's READ COMMITTED. On SQLite
+/// the write transaction (`BEGIN IMMEDIATE`) already runs alone, and the
+/// lock clause is left out. A record that does not exist is `NOT_FOUND`.
+pub async fn lock_record(txn: &DatabaseTransaction, researcher_id: i64) -> AppResult<()> {
+    let locked: Option<i64> = researcher::Entity::find_by_id(researcher_id)
+        .select_only()
+        .column(researcher::Column::Id)
+        .lock_exclusive()
+        .into_tuple()
+        .one(txn)
+        .await?;
+    locked.map(|_| ()).ok_or_else(|| AppError::not_found("researcher"))
 }
 
 pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<researcher::Model>> {
@@ -269,7 +288,7 @@ pub async fn update_profile(
     open_to_collaborate: Option<bool>,
 ) -> AppResult<researcher::Model> {
     let txn = super::begin_write(db).await?;
-    ensure_exists(&txn, researcher_id).await?;
+    lock_record(&txn, researcher_id).await?;
     if super::claims::owner_of(&txn, researcher_id).await? != Some(user_id) {
         return Err(AppError::Forbidden("only the record's approved owner may edit its profile".to_owned()));
     }

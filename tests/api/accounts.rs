@@ -352,3 +352,69 @@ async fn a_stored_status_the_code_does_not_know_is_an_error_not_a_guess() {
     assert_eq!(crate::helpers::error_code(&viewer), "INTERNAL", "{viewer}");
     assert!(!viewer.to_string().contains("ARCHIVED"), "no stored value leaks: {viewer}");
 }
+
+#[tokio::test]
+async fn ten_concurrent_repeats_of_one_users_claim_all_return_that_claim() {
+    let app = spawn_app().await;
+    let alice = token("alice", None, &[]);
+    // Several records, so that the race shows even when one burst happens to serialise.
+    let slugs = ["marc-mezard", "florent-krzakala", "lenka-zdeborova", "andre-manoel", "carlo-baldassi"];
+    for slug in slugs {
+        let record = app.researcher_id(slug).await;
+        let repeats = join_all((0..10).map(|_| claim(&app, &alice, &record))).await;
+        let ids: Vec<Value> = repeats
+            .iter()
+            .map(|r| {
+                assert!(r.get("errors").is_none(), "a repeated claim returns the existing one: {r:#}");
+                r["data"]["claimResearcher"]["claim"]["id"].clone()
+            })
+            .collect();
+        assert!(ids.iter().all(|id| *id == ids[0]), "{slug}: {ids:?}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM claims").await, slugs.len() as i64);
+}
+
+#[tokio::test]
+async fn a_profile_edit_racing_a_withdrawal_never_lands_after_the_owner_left() {
+    let app = spawn_app().await;
+    let id = owned_record(&app, "owner", "marc-mezard").await;
+    let owner = token("owner", None, &[]);
+    let viewer = app.operation_data_as(&owner, "viewer.graphql", "Viewer", json!({})).await;
+    let claim_id = viewer["viewer"]["claims"][0]["id"].clone();
+    let edit = app.operation_as(&owner, M, "UpdateProfile", json!({ "researcherId": id, "openToCollaborate": true }));
+    let withdraw = app.operation_as(&owner, M, "WithdrawClaim", json!({ "claimId": claim_id }));
+    let (edit, withdraw) = tokio::join!(edit, withdraw);
+    assert!(withdraw.get("errors").is_none(), "{withdraw:#}");
+    // Either the edit ran while the owner still owned the record, or it was refused.
+    let open = app
+        .data("query($id: ID!) { node(id: $id) { ... on Researcher { openToCollaborate } } }", json!({ "id": id }))
+        .await;
+    match edit.get("errors") {
+        None => assert_eq!(open["node"]["openToCollaborate"], true),
+        Some(_) => {
+            assert_eq!(error_code(&edit), "FORBIDDEN", "{edit:#}");
+            assert_eq!(open["node"]["openToCollaborate"], false);
+        }
+    }
+}
+
+#[tokio::test]
+async fn interleaved_follows_and_unfollows_by_many_users_keep_an_exact_count() {
+    let app = spawn_app().await;
+    let id = app.researcher_id("lenka-zdeborova").await;
+    let users: Vec<String> = (0..8).map(|i| token(&format!("fan-{i}"), None, &[])).collect();
+    // Each user follows, unfollows and follows again, all users at once.
+    let rounds = users.iter().flat_map(|t| ["Follow", "Unfollow", "Follow"].map(move |op| (t.clone(), op)));
+    join_all(rounds.map(|(t, op)| {
+        let id = id.clone();
+        let app = &app;
+        async move { app.operation_as(&t, M, op, json!({ "researcherId": id })).await }
+    }))
+    .await;
+    let follows = count(&app, "SELECT COUNT(*) AS n FROM follows").await;
+    let counter =
+        count(&app, "SELECT CAST(followers_count AS BIGINT) AS n FROM researchers WHERE slug = 'lenka-zdeborova'")
+            .await;
+    assert_eq!(counter, follows, "the counter matches the follows left");
+    assert!((0..=8).contains(&follows));
+}
