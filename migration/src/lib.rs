@@ -34,6 +34,7 @@ mod m20261125_000007_researcher_facets;
 mod m20261125_000008_drop_collaborations_rank;
 mod m20261125_000009_researcher_topic_norm;
 mod m20261125_000010_researcher_topic_rank;
+mod m20261130_000011_works_doi_lower;
 
 /// Runs plain SQL statements in order: the migrations written as SQL that
 /// is the same on PostgreSQL and SQLite.
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_drop_collaborations_rank::Migration),
             Box::new(m20261125_000009_researcher_topic_norm::Migration),
             Box::new(m20261125_000010_researcher_topic_rank::Migration),
+            Box::new(m20261130_000011_works_doi_lower::Migration),
         ]
     }
 }

@@ -4,7 +4,8 @@
 //! `researcher_facets`, `collaborations` and the researchers' co-author,
 //! linked-work and topic-profile counters.
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use entity::{researcher, topic};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::begin_write;
 use super::sql::Sql;
@@ -45,6 +46,18 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
     authors.dedup();
     if authors.is_empty() || authors.len() != work.authors.len() {
         return Err(AppError::bad_input("a work needs at least one author, each listed once"));
+    }
+    let mut topics = work.topics.clone();
+    topics.sort_unstable();
+    topics.dedup();
+    let known_authors =
+        researcher::Entity::find().filter(researcher::Column::Id.is_in(authors.iter().copied())).count(txn).await?;
+    if known_authors != authors.len() as u64 {
+        return Err(AppError::not_found("an author of the work (researcher)"));
+    }
+    let known_topics = topic::Entity::find().filter(topic::Column::Id.is_in(topics.iter().copied())).count(txn).await?;
+    if known_topics != topics.len() as u64 {
+        return Err(AppError::not_found("a topic of the work"));
     }
     let authors = &work.authors;
     let mut insert = Sql::new(

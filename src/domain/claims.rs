@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::claim;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::page::{Listing, Page, PageRequest, SortSpec};
@@ -245,6 +246,9 @@ pub async fn review(
     }
     let txn = begin_write(db).await?;
     let current = locked_claim(&txn, claim_id).await?;
+    if current.user_id == reviewer_id {
+        return Err(AppError::Forbidden("a moderator may not decide their own claim".to_owned()));
+    }
     let (state, method) = match decision {
         Decision::Approve => (ClaimState::Approved, Some(ClaimMethod::Moderator)),
         Decision::Reject => (ClaimState::Rejected, None),
@@ -288,12 +292,13 @@ fn already_decided(claim: &Claim) -> AppError {
     AppError::Conflict(format!("the claim is already {}", claim.state.as_stored().to_lowercase()))
 }
 
-/// The user's claims, newest first.
-pub async fn of_user(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Claim>> {
+/// The user's newest `limit` claims, newest first.
+pub async fn of_user(db: &impl ConnectionTrait, user_id: i64, limit: u64) -> AppResult<Vec<Claim>> {
     claims(
         claim::Entity::find()
             .filter(claim::Column::UserId.eq(user_id))
             .order_by_desc(claim::Column::Id)
+            .limit(limit)
             .all(db)
             .await?,
     )

@@ -2,7 +2,7 @@
 //! answered once by the record's owner.
 use chrono::{DateTime, Utc};
 use entity::collaboration_invite;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::sql::Sql;
 use super::{begin_write, claims, researchers};
@@ -129,8 +129,8 @@ pub async fn respond(db: &DatabaseConnection, user_id: i64, invite_id: i64, acce
     Ok(updated)
 }
 
-/// Invitations received by the records `user_id` owns, newest first.
-pub async fn received_by(db: &impl ConnectionTrait, user_id: i64) -> AppResult<Vec<Invite>> {
+/// The newest `limit` invitations received by the records `user_id` owns, newest first.
+pub async fn received_by(db: &impl ConnectionTrait, user_id: i64, limit: u64) -> AppResult<Vec<Invite>> {
     let owned = claims::owned_by(db, user_id).await?;
     if owned.is_empty() {
         return Ok(Vec::new());
@@ -138,6 +138,7 @@ pub async fn received_by(db: &impl ConnectionTrait, user_id: i64) -> AppResult<V
     collaboration_invite::Entity::find()
         .filter(collaboration_invite::Column::ResearcherId.is_in(owned))
         .order_by_desc(collaboration_invite::Column::Id)
+        .limit(limit)
         .all(db)
         .await?
         .into_iter()

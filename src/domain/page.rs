@@ -112,6 +112,13 @@ pub struct Page<T> {
     pub total: TotalCount,
 }
 
+impl<T> Page<T> {
+    /// A page of a list that has nothing in it.
+    pub fn empty() -> Self {
+        Self { items: Vec::new(), has_previous: false, has_next: false, total: TotalCount::Known(0) }
+    }
+}
+
 impl SortValue {
     fn matches(&self, kind: SortKind) -> bool {
         matches!(

@@ -126,7 +126,10 @@ pub async fn list(
     order: ResearcherOrder,
     page: &PageRequest,
 ) -> AppResult<Page<researcher::Model>> {
-    let terms = SearchTerms::parse(filter.search.as_deref())?;
+    let terms = SearchTerms::parse(filter.search.as_deref());
+    if terms.as_ref().is_some_and(SearchTerms::is_empty) {
+        return Ok(Page::empty());
+    }
     let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Researchers, t));
     let mut from_where = Sql::new("FROM researchers r ");
     if with.is_some() {

@@ -4,7 +4,6 @@
 use sea_orm::DbBackend;
 
 use super::sql::Sql;
-use crate::error::{AppError, AppResult};
 
 const MAX_TERMS: usize = 8;
 const MAX_TERM_CHARS: usize = 64;
@@ -15,21 +14,23 @@ const MAX_TERM_CHARS: usize = 64;
 pub struct SearchTerms(Vec<String>);
 
 impl SearchTerms {
-    /// `None` for a blank search (no filter); an error for one with no words.
-    pub fn parse(input: Option<&str>) -> AppResult<Option<Self>> {
-        let Some(input) = input.filter(|s| !s.trim().is_empty()) else {
-            return Ok(None);
-        };
+    /// `None` for a blank search (no filter). A search with no letter or
+    /// digit (say `%_\\`) has no words: it matches nothing (`is_empty`), as a
+    /// search box answers an empty list rather than an error.
+    pub fn parse(input: Option<&str>) -> Option<Self> {
+        let input = input.filter(|s| !s.trim().is_empty())?;
         let terms: Vec<String> = input
             .split(|c: char| !c.is_alphanumeric())
             .filter(|t| !t.is_empty())
             .map(|t| t.chars().take(MAX_TERM_CHARS).collect::<String>().to_lowercase())
             .take(MAX_TERMS)
             .collect();
-        if terms.is_empty() {
-            return Err(AppError::bad_input("`search` must contain at least one letter or digit"));
-        }
-        Ok(Some(Self(terms)))
+        Some(Self(terms))
+    }
+
+    /// No words to look for: nothing matches.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     fn tsquery(&self) -> String {

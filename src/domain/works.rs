@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use entity::{researcher, topic, work};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::group_by;
@@ -114,8 +115,9 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap
 }
 
 pub async fn by_doi(db: &impl ConnectionTrait, doi: &str) -> AppResult<Option<work::Model>> {
-    // DOIs are case-insensitive; they are stored lowercased.
-    Ok(work::Entity::find().filter(work::Column::Doi.eq(doi.trim().to_lowercase())).one(db).await?)
+    // DOIs compare without case (`ix_works_doi_lower`); they are stored as the source gave them.
+    let lower_doi = Expr::expr(Func::lower(Expr::col(work::Column::Doi)));
+    Ok(work::Entity::find().filter(lower_doi.eq(doi.trim().to_lowercase())).one(db).await?)
 }
 
 pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult<Option<work::Model>> {
@@ -137,7 +139,10 @@ pub async fn list(
             return Err(AppError::bad_input("`yearFrom` must not be after `yearTo`"));
         }
     }
-    let terms = SearchTerms::parse(filter.search.as_deref())?;
+    let terms = SearchTerms::parse(filter.search.as_deref());
+    if terms.as_ref().is_some_and(SearchTerms::is_empty) {
+        return Ok(Page::empty());
+    }
     let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Works, t));
     // A researcher's works are read from their authorships first: the
     // (researcher, year, work) index serves the year order and its keyset.

@@ -418,3 +418,56 @@ async fn interleaved_follows_and_unfollows_by_many_users_keep_an_exact_count() {
     assert_eq!(counter, follows, "the counter matches the follows left");
     assert!((0..=8).contains(&follows));
 }
+
+#[tokio::test]
+async fn a_moderator_may_not_decide_their_own_claim() {
+    let app = spawn_app().await;
+    let moderator = token("mod", None, &["moderator"]);
+    let id = app.researcher_id("marc-mezard").await;
+    let own = claim(&app, &moderator, &id).await;
+    let claim_id = own["data"]["claimResearcher"]["claim"]["id"].clone();
+    let review =
+        app.operation_as(&moderator, M, "ReviewClaim", json!({ "claimId": claim_id, "decision": "APPROVE" })).await;
+    assert_eq!(error_code(&review), "FORBIDDEN", "{review:#}");
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM claims WHERE status = 'APPROVED'").await, 0);
+    // Another moderator may.
+    let other = token("other-mod", None, &["moderator"]);
+    app.operation_data_as(&other, M, "ReviewClaim", json!({ "claimId": claim_id, "decision": "APPROVE" })).await;
+}
+
+#[tokio::test]
+async fn a_newer_token_with_another_orcid_updates_the_users_orcid() {
+    let app = spawn_app().await;
+    let first = token("alice", Some("0000-0002-1825-0097"), &[]);
+    app.operation_data_as(&first, "viewer.graphql", "Viewer", json!({})).await;
+    let stored = "SELECT COUNT(*) AS n FROM users WHERE subject = 'alice' AND orcid = ";
+    assert_eq!(count(&app, &format!("{stored}'0000-0002-1825-0097'")).await, 1);
+    let newer = token("alice", Some("0000-0001-5109-3700"), &[]);
+    app.operation_data_as(&newer, "viewer.graphql", "Viewer", json!({})).await;
+    assert_eq!(count(&app, &format!("{stored}'0000-0001-5109-3700'")).await, 1);
+    // A token without the claim leaves the iD as it is.
+    app.operation_data_as(&token("alice", None, &[]), "viewer.graphql", "Viewer", json!({})).await;
+    assert_eq!(count(&app, &format!("{stored}'0000-0001-5109-3700'")).await, 1);
+}
+
+#[tokio::test]
+async fn the_viewers_claims_and_invitations_are_bounded_lists() {
+    let app = spawn_app().await;
+    let alice = token("alice", None, &[]);
+    for slug in ["marc-mezard", "florent-krzakala", "lenka-zdeborova"] {
+        let id = app.researcher_id(slug).await;
+        claim(&app, &alice, &id).await;
+    }
+    let query = "query($n: Int) { viewer { claims(first: $n) { researcher { slug } } invitations(first: $n) { id } } }";
+    let all = app.graphql_as(&alice, query, json!({})).await;
+    assert_eq!(all["data"]["viewer"]["claims"].as_array().map(Vec::len), Some(3), "{all}");
+    let newest = app.graphql_as(&alice, query, json!({ "n": 2 })).await;
+    assert_eq!(
+        newest["data"]["viewer"]["claims"],
+        json!([{ "researcher": { "slug": "lenka-zdeborova" } }, { "researcher": { "slug": "florent-krzakala" } }])
+    );
+    for n in [0, 101] {
+        let refused = app.graphql_as(&alice, query, json!({ "n": n })).await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{n}: {refused}");
+    }
+}

@@ -182,8 +182,10 @@ async fn work_search_ranks_by_relevance_and_combines_with_filters() {
     let none = app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "zzzzqqq" } })).await;
     assert_eq!(none["works"]["totalCount"], 0);
 
-    let punctuation = app.operation("works.graphql", "SearchWorks", json!({ "filter": { "search": "!!!" } })).await;
-    assert_eq!(error_code(&punctuation), "BAD_USER_INPUT");
+    // No words at all: nothing matches (see a_search_of_punctuation_alone_answers_an_empty_list).
+    let punctuation =
+        app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "!!!" } })).await;
+    assert_eq!(punctuation["works"]["totalCount"], 0);
 }
 
 #[tokio::test]
@@ -352,4 +354,46 @@ async fn nodes_resolve_many_ids_in_order() {
     assert_eq!(data["nodes"][0]["slug"], "riccardo-zecchina");
     assert_eq!(data["nodes"][1], json!(null));
     assert_eq!(data["nodes"][2]["slug"], "marc-mezard");
+}
+
+#[tokio::test]
+async fn a_doi_is_found_whatever_its_case() {
+    let app = spawn_app().await;
+    let marc = app.researcher_id("marc-mezard").await;
+    let marc_id = scholargraph::graphql::ids::decode_as(&marc, scholargraph::graphql::ids::NodeType::Researcher)
+        .expect("a researcher id");
+    let work = scholargraph::domain::catalogue::NewWork {
+        title: "A work with a mixed-case DOI".to_owned(),
+        summary: None,
+        kind: scholargraph::domain::works::WorkKind::Article,
+        year: Some(2024),
+        venue: None,
+        doi: Some("10.1103/PhysRevE.99.012345".to_owned()),
+        arxiv_id: None,
+        cited_by_count: 0,
+        authors: vec![marc_id],
+        topics: vec![],
+    };
+    scholargraph::domain::catalogue::add_work(&app.db, &work).await.expect("add the work");
+    for asked in ["10.1103/PhysRevE.99.012345", "10.1103/physreve.99.012345", " 10.1103/PHYSREVE.99.012345 "] {
+        let data = app.data("query($doi: String) { work(doi: $doi) { title doi } }", json!({ "doi": asked })).await;
+        assert_eq!(data["work"]["title"], "A work with a mixed-case DOI", "{asked}");
+        assert_eq!(data["work"]["doi"], "10.1103/PhysRevE.99.012345", "stored as the source gave it");
+    }
+}
+
+#[tokio::test]
+async fn a_search_of_punctuation_alone_answers_an_empty_list() {
+    let app = spawn_app().await;
+    for search in ["%_\\", "!!!", "-- ;"] {
+        let data = app
+            .data(
+                "query($s: String) { works(filter: { search: $s }) { totalCount nodes { id } } \
+                 researchers(filter: { search: $s }) { totalCount nodes { id } } }",
+                json!({ "s": search }),
+            )
+            .await;
+        assert_eq!(data["works"], json!({ "totalCount": 0, "nodes": [] }), "{search}");
+        assert_eq!(data["researchers"], json!({ "totalCount": 0, "nodes": [] }), "{search}");
+    }
 }

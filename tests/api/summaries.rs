@@ -223,3 +223,17 @@ async fn a_small_synthetic_load_builds_summaries_that_match_a_recount() {
     app.operation_data_as(&reader, "mutations.graphql", "Follow", json!({ "researcherId": id })).await;
     assert_summaries_agree(&app).await;
 }
+
+#[tokio::test]
+async fn a_work_by_an_unknown_author_or_topic_is_not_found_and_writes_nothing() {
+    let app = spawn_app().await;
+    let before = count(&app, "SELECT COUNT(*) AS n FROM works").await;
+    let marc = id_of(&app, "researchers", "slug", "marc-mezard").await;
+    for (authors, topics) in [(vec![marc, 999_999], vec![]), (vec![marc], vec![999_999])] {
+        let err = catalogue::add_work(&app.db, &work("Orphan", Some(2024), authors, topics))
+            .await
+            .expect_err("an unknown id is refused");
+        assert_eq!(err.code(), "NOT_FOUND", "{err:?}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM works").await, before);
+}

@@ -45,15 +45,37 @@ impl Viewer {
         Ok(connection(&key, page, Researcher))
     }
 
-    /// The user's claims, newest first.
-    async fn claims(&self, ctx: &Context<'_>) -> GqlResult<Vec<Claim>> {
-        Ok(claims::of_user(db(ctx), self.0.user_id).await?.into_iter().map(Claim).collect())
+    /// The user's newest claims, newest first: `first` 1..100, default 50.
+    #[graphql(complexity = "crate::graphql::list_cost(viewer_list_size(first), child_complexity)")]
+    async fn claims(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<Claim>> {
+        let limit = viewer_list_limit(first)?;
+        Ok(claims::of_user(db(ctx), self.0.user_id, limit).await?.into_iter().map(Claim).collect())
     }
 
-    /// Invitations received by the records the user owns, newest first.
-    async fn invitations(&self, ctx: &Context<'_>) -> GqlResult<Vec<CollaborationInvite>> {
-        Ok(invites::received_by(db(ctx), self.0.user_id).await?.into_iter().map(CollaborationInvite).collect())
+    /// The newest invitations received by the records the user owns, newest
+    /// first: `first` 1..100, default 50.
+    #[graphql(complexity = "crate::graphql::list_cost(viewer_list_size(first), child_complexity)")]
+    async fn invitations(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<CollaborationInvite>> {
+        let limit = viewer_list_limit(first)?;
+        Ok(invites::received_by(db(ctx), self.0.user_id, limit).await?.into_iter().map(CollaborationInvite).collect())
     }
+}
+
+/// The viewer's plain lists (claims, invitations) stay lists, as the
+/// contract selects them, but bounded.
+const VIEWER_LIST_DEFAULT: i32 = 50;
+
+fn viewer_list_size(first: Option<i32>) -> usize {
+    first.unwrap_or(VIEWER_LIST_DEFAULT).clamp(1, crate::graphql::pagination::MAX_PAGE_SIZE) as usize
+}
+
+fn viewer_list_limit(first: Option<i32>) -> Result<u64, AppError> {
+    let first = first.unwrap_or(VIEWER_LIST_DEFAULT);
+    let max = crate::graphql::pagination::MAX_PAGE_SIZE;
+    if !(1..=max).contains(&first) {
+        return Err(AppError::bad_input(format!("`first` must be between 1 and {max}, got {first}")));
+    }
+    Ok(first as u64)
 }
 
 #[Object]
