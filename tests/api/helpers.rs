@@ -186,6 +186,27 @@ impl TestApp {
         data["researcher"]["id"].as_str().expect("researcher exists").to_owned()
     }
 
+    /// Test data, not demo data: puts the researchers with `slugs` at a new
+    /// institution named `name` and returns its global id. (The demo holds
+    /// no affiliations: none could be checked against a source.)
+    pub async fn affiliate(&self, slugs: &[&str], name: &str, country: &str) -> String {
+        let insert = format!("INSERT INTO institutions (name, country) VALUES ('{name}', '{country}')");
+        self.db.execute_unprepared(&insert).await.expect("add an institution");
+        let slugs = slugs.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+        let update = format!(
+            "UPDATE researchers SET affiliation_id = (SELECT id FROM institutions WHERE name = '{name}') \
+             WHERE slug IN ({slugs})"
+        );
+        self.db.execute_unprepared(&update).await.expect("affiliate researchers");
+        let data = self
+            .data(
+                "query($s: String!) { researcher(slug: $s) { affiliation { id } } }",
+                json!({ "s": slugs.split('\'').nth(1) }),
+            )
+            .await;
+        data["researcher"]["affiliation"]["id"].as_str().expect("affiliated").to_owned()
+    }
+
     /// SQL statements the service has executed so far.
     pub fn sql_statements(&self) -> u64 {
         self.metrics.sql_statements()
