@@ -34,32 +34,58 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub metrics: Arc<Metrics>,
-    sqlite_file: Option<PathBuf>,
+    database: TestDatabase,
+}
+
+/// Where a test's database lives, so that it can be removed afterwards.
+enum TestDatabase {
+    Sqlite(PathBuf),
+    Postgres { admin_url: String, name: String },
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(file) = &self.sqlite_file {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        match &self.database {
+            TestDatabase::Sqlite(file) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+                }
+            }
+            TestDatabase::Postgres { admin_url, name } => {
+                // The test's runtime is ending: drop the database from a
+                // thread and runtime of its own. FORCE ends the service's
+                // connections, which are still open.
+                let (admin_url, database) = (admin_url.clone(), name.clone());
+                let dropped = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    runtime.block_on(async {
+                        let admin = Database::connect(&admin_url).await.ok()?;
+                        let drop = format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)");
+                        admin.execute_unprepared(&drop).await.ok()
+                    })
+                })
+                .join();
+                if !matches!(dropped, Ok(Some(_))) {
+                    eprintln!("could not drop the test database {name}");
+                }
             }
         }
     }
 }
 
 /// A fresh, empty database URL for one test.
-async fn fresh_database_url() -> (String, Option<PathBuf>) {
+async fn fresh_database() -> (String, TestDatabase) {
     let name = format!("scholargraph_test_{}", uuid::Uuid::new_v4().simple());
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => {
             let admin = Database::connect(&url).await.expect("connect to PostgreSQL");
             admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
             let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
-            (format!("{base}/{name}"), None)
+            (format!("{base}/{name}"), TestDatabase::Postgres { admin_url: url, name })
         }
         _ => {
             let file = std::env::temp_dir().join(format!("{name}.db"));
-            (format!("sqlite://{}?mode=rwc", file.display()), Some(file))
+            (format!("sqlite://{}?mode=rwc", file.display()), TestDatabase::Sqlite(file))
         }
     }
 }
@@ -91,7 +117,7 @@ pub fn token(sub: &str, orcid: Option<&str>, roles: &[&str]) -> String {
 /// turned off; on PostgreSQL it never does).
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
-    let (url, sqlite_file) = fresh_database_url().await;
+    let (url, database) = fresh_database().await;
     let mut config = Config::for_database(url.clone());
     config.database_max_connections = 5;
     config.auth.jwt_secret = Some(TEST_SECRET.into());
@@ -101,7 +127,7 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = app.state().db.clone();
     let metrics = app.state().metrics.clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, database_url: url, client: reqwest::Client::new(), db, metrics, sqlite_file }
+    TestApp { address, database_url: url, client: reqwest::Client::new(), db, metrics, database }
 }
 
 /// The text of a contract operation file under `tests/operations/`.
