@@ -2,7 +2,9 @@
 //!
 //! `config` and `startup` build the application; `http` wires routes; `auth`
 //! verifies tokens; `graphql` is the API (types, queries, mutations,
-//! subscriptions, loaders, pagination); `domain` holds every SQL statement.
+//! subscriptions, loaders, pagination); `domain` holds every SQL statement of
+//! the serving side; `ingest` is the batch write side (seeds, bulk loads,
+//! recount).
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -10,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod ingest;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -14,10 +14,10 @@ use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::domain::seed::demo;
 use crate::graphql::build_schema;
 use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::http::router;
+use crate::ingest::demo;
 use crate::state::{AppState, Metrics};
 
 /// What a pool is for. Serving connections run under a per-statement time

@@ -1,4 +1,4 @@
-//! The command line: `scholargraph [serve|migrate|seed demo|export-schema]`.
+//! The command line: `scholargraph [serve|migrate|seed demo|seed synthetic|recount|export-schema|token]`.
 mod export_schema;
 mod seed;
 mod serve;
@@ -27,6 +27,9 @@ enum Command {
         #[command(subcommand)]
         dataset: seed::Dataset,
     },
+    /// Rebuild every counter and summary from the base tables, in one
+    /// transaction (after a repair by hand, or to check nothing drifted).
+    Recount(#[command(flatten)] Config),
     /// Print a development token (HS256, needs JWT_SECRET) to paste into GraphiQL.
     Token(token::TokenArgs),
     /// Print the GraphQL schema (SDL) the code serves, or write it to a file.
@@ -49,6 +52,15 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Seed { dataset }) => seed::run(dataset).await,
+        Some(Command::Recount(config)) => {
+            let db = crate::startup::connect(&config, Default::default(), crate::startup::PoolRole::Batch).await?;
+            crate::startup::migrate(&db).await?;
+            let took = crate::ingest::recount::run(&db, std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .await
+                .map_err(|e| anyhow::anyhow!("recounting: {e:?}"))?;
+            println!("recounted every counter and summary in {:.1} s", took.as_secs_f64());
+            Ok(())
+        }
         Some(Command::ExportSchema { output }) => export_schema::run(output),
         Some(Command::Token(args)) => token::run(args),
     }

@@ -1,7 +1,7 @@
 use clap::Subcommand;
 
 use crate::config::Config;
-use crate::domain::seed::{demo, synthetic};
+use crate::ingest::{demo, synthetic};
 use crate::startup::{connect, migrate, PoolRole};
 
 #[derive(Debug, Subcommand)]

@@ -190,36 +190,3 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
     run(txn, &counters).await?;
     Ok(work_id)
 }
-
-/// Rebuilds the summaries from the base tables after a bulk load, which
-/// writes `collaborations` itself (`seed::synthetic`); the counters that
-/// depend on it are recomputed here.
-pub const REBUILD_SUMMARIES: &[&str] = &[
-    "DELETE FROM researcher_topics",
-    "DELETE FROM researcher_facets",
-    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
-     SELECT researcher_id, 'year', CAST(work_year AS VARCHAR(8)), COUNT(*) FROM authorships \
-     WHERE work_year <> 0 GROUP BY researcher_id, work_year ORDER BY researcher_id",
-    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
-     SELECT a.researcher_id, 'kind', w.kind, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
-     GROUP BY a.researcher_id, w.kind",
-    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
-     SELECT a.researcher_id, 'venue', w.venue, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
-     WHERE w.venue IS NOT NULL GROUP BY a.researcher_id, w.venue",
-    "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
-     SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
-     JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id \
-     ORDER BY a.researcher_id, wt.topic_id",
-    "UPDATE researchers SET collaborators_count = 0, close_collaborators_count = 0, linked_works_count = 0, \
-     topic_norm2 = 0, topics_count = 0",
-    "UPDATE researchers SET topic_norm2 = c.n, topics_count = c.topics FROM \
-     (SELECT researcher_id, SUM(CAST(works_count AS BIGINT) * works_count) AS n, COUNT(*) AS topics \
-      FROM researcher_topics GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
-    "UPDATE researchers SET collaborators_count = c.n, close_collaborators_count = c.close FROM \
-     (SELECT researcher_id, COUNT(*) AS n, SUM(CASE WHEN shared_works >= 2 THEN 1 ELSE 0 END) AS close \
-      FROM collaborations GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
-    "UPDATE researchers SET linked_works_count = c.n FROM \
-     (SELECT a.researcher_id AS researcher_id, COUNT(*) AS n FROM authorships a JOIN works w ON w.id = a.work_id \
-      WHERE w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL GROUP BY a.researcher_id) AS c \
-     WHERE researchers.id = c.researcher_id",
-];

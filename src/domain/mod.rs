@@ -10,7 +10,6 @@ pub mod page;
 pub mod research_graph;
 pub mod researchers;
 pub mod search;
-pub mod seed;
 pub mod sql;
 pub mod stats;
 pub mod topics;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 
 use scholargraph::config::Config;
-use scholargraph::domain::seed::demo;
+use scholargraph::ingest::demo;
 use scholargraph::startup::Application;
 use scholargraph::state::Metrics;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};

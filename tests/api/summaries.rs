@@ -2,9 +2,9 @@
 //! after a mix of follows, unfollows, claims and newly added works.
 use futures_util::future::join_all;
 use scholargraph::domain::catalogue::{self, NewWork};
-use scholargraph::domain::seed::synthetic::{self, SyntheticSize};
 use scholargraph::domain::works::WorkKind;
 use scholargraph::error::AppError;
+use scholargraph::ingest::synthetic::{self, SyntheticSize};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
 
@@ -236,4 +236,43 @@ async fn a_work_by_an_unknown_author_or_topic_is_not_found_and_writes_nothing() 
         assert_eq!(err.code(), "NOT_FOUND", "{err:?}");
     }
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM works").await, before);
+}
+
+#[tokio::test]
+async fn recount_restores_counters_and_summaries_that_were_corrupted() {
+    let app = spawn_app().await;
+    let follower = token("fan", None, &[]);
+    let marc = app.researcher_id("marc-mezard").await;
+    app.operation_data_as(&follower, "mutations.graphql", "Follow", json!({ "researcherId": marc })).await;
+    let profile = || app.operation_data("profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard" }));
+    let before = profile().await["researcher"]["counts"].clone();
+    assert_eq!(
+        before,
+        json!({ "works": 6, "followers": 1, "topics": 9, "collaborators": 14, "closeCollaborators": 4 })
+    );
+
+    for corruption in [
+        "UPDATE researchers SET works_count = 99, followers_count = 7, collaborators_count = 0, \
+         close_collaborators_count = 3, topics_count = 1, topic_norm2 = 5, linked_works_count = 0",
+        "UPDATE works SET authors_count = 1",
+        "UPDATE authorships SET work_year = 1900",
+        "DELETE FROM collaborations WHERE shared_works >= 2",
+        "DELETE FROM researcher_topics",
+        "UPDATE researcher_facets SET works_count = 42",
+    ] {
+        app.db.execute_unprepared(corruption).await.expect("corrupt a counter");
+    }
+    assert_ne!(profile().await["researcher"]["counts"], before, "the corruption shows");
+
+    // The command an operator runs, as a process of its own.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_scholargraph"))
+        .arg("recount")
+        .env("DATABASE_URL", &app.database_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run scholargraph recount");
+    assert!(output.status.success(), "recount failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("recounted"));
+    assert_eq!(profile().await["researcher"]["counts"], before);
+    assert_summaries_agree(&app).await;
 }

@@ -5,12 +5,12 @@
 //! recent, and heavy-tailed citation counts.
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::DatabaseConnection;
 
 use super::bulk::{BulkWriter, Cell};
+use super::Progress;
 use crate::domain::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
@@ -221,19 +221,6 @@ impl Field {
         let x = rng.random_range(0.0..total.max(f64::MIN_POSITIVE));
         let i = self.cumulative.partition_point(|c| *c <= x).min(self.members.len() - 1);
         self.members[i]
-    }
-}
-
-struct Progress(ProgressBar);
-
-impl Progress {
-    fn new(enabled: bool, total: u64, what: &str) -> Self {
-        let bar = if enabled { ProgressBar::new(total) } else { ProgressBar::hidden() };
-        if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}") {
-            bar.set_style(style.progress_chars("=> "));
-        }
-        bar.set_message(what.to_owned());
-        Self(bar)
     }
 }
 
@@ -473,11 +460,8 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
     }
 
     // Counters and summaries from grouped counts, then the indexes set aside.
-    let finishing = Progress::new(
-        show_progress,
-        rebuild.len() as u64 + 2 + crate::domain::catalogue::REBUILD_SUMMARIES.len() as u64,
-        "indexes",
-    );
+    let finishing =
+        Progress::new(show_progress, rebuild.len() as u64 + 2 + super::recount::SUMMARIES.len() as u64, "indexes");
     writer
         .execute(
             "UPDATE researchers SET works_count = c.n FROM (SELECT researcher_id, COUNT(*) AS n FROM authorships \
@@ -494,7 +478,7 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
     finishing.0.set_message("co-authors");
     pairs.write(&writer, &names).await?;
     finishing.0.set_message("summaries");
-    for sql in crate::domain::catalogue::REBUILD_SUMMARIES {
+    for sql in super::recount::SUMMARIES {
         writer.execute(sql).await?;
         finishing.0.inc(1);
     }

@@ -1,4 +1,0 @@
-//! Loading data sets into the catalogue.
-pub mod bulk;
-pub mod demo;
-pub mod synthetic;

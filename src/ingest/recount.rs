@@ -1,0 +1,85 @@
+//! `scholargraph recount`: every counter and summary that the catalogue's
+//! writes keep in step (README, "Scale"), rebuilt from the base tables
+//! (`works`, `authorships`, `work_topics`, `follows`) in one transaction.
+//! This is the one copy of each rebuild statement: the synthetic bulk load
+//! and the tests use it too.
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+use super::Progress;
+use crate::domain::begin_write;
+use crate::error::AppResult;
+
+/// Counters kept on works, authorships and researchers, and the co-author
+/// pairs, from the base tables.
+pub const BASE_COUNTERS: &[&str] = &[
+    "UPDATE works SET authors_count = 0",
+    "UPDATE works SET authors_count = c.n FROM \
+     (SELECT work_id, COUNT(*) AS n FROM authorships GROUP BY work_id) AS c WHERE works.id = c.work_id",
+    "UPDATE authorships SET work_year = COALESCE(w.year, 0) FROM works w WHERE w.id = authorships.work_id",
+    "UPDATE researchers SET works_count = 0, followers_count = 0",
+    "UPDATE researchers SET works_count = c.n FROM \
+     (SELECT researcher_id, COUNT(*) AS n FROM authorships GROUP BY researcher_id) AS c \
+     WHERE researchers.id = c.researcher_id",
+    "UPDATE researchers SET followers_count = c.n FROM \
+     (SELECT researcher_id, COUNT(*) AS n FROM follows GROUP BY researcher_id) AS c \
+     WHERE researchers.id = c.researcher_id",
+    // Both directions of every co-author pair; first and last year ignore
+    // works without a year.
+    "DELETE FROM collaborations",
+    "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_name) \
+     SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year), r.display_name \
+     FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
+     JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = b.researcher_id \
+     GROUP BY a.researcher_id, b.researcher_id, r.display_name",
+];
+
+/// The summaries and the counters derived from them, from the base tables
+/// and `collaborations`. A bulk load writes `collaborations` itself
+/// (`synthetic`) and then runs these.
+pub const SUMMARIES: &[&str] = &[
+    "DELETE FROM researcher_topics",
+    "DELETE FROM researcher_facets",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT researcher_id, 'year', CAST(work_year AS VARCHAR(8)), COUNT(*) FROM authorships \
+     WHERE work_year <> 0 GROUP BY researcher_id, work_year ORDER BY researcher_id",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'kind', w.kind, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+     GROUP BY a.researcher_id, w.kind",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'venue', w.venue, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+     WHERE w.venue IS NOT NULL GROUP BY a.researcher_id, w.venue",
+    "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
+     SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
+     JOIN work_topics wt ON wt.work_id = a.work_id GROUP BY a.researcher_id, wt.topic_id \
+     ORDER BY a.researcher_id, wt.topic_id",
+    "UPDATE researchers SET collaborators_count = 0, close_collaborators_count = 0, linked_works_count = 0, \
+     topic_norm2 = 0, topics_count = 0",
+    "UPDATE researchers SET topic_norm2 = c.n, topics_count = c.topics FROM \
+     (SELECT researcher_id, SUM(CAST(works_count AS BIGINT) * works_count) AS n, COUNT(*) AS topics \
+      FROM researcher_topics GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
+    "UPDATE researchers SET collaborators_count = c.n, close_collaborators_count = c.close FROM \
+     (SELECT researcher_id, COUNT(*) AS n, SUM(CASE WHEN shared_works >= 2 THEN 1 ELSE 0 END) AS close \
+      FROM collaborations GROUP BY researcher_id) AS c WHERE researchers.id = c.researcher_id",
+    "UPDATE researchers SET linked_works_count = c.n FROM \
+     (SELECT a.researcher_id AS researcher_id, COUNT(*) AS n FROM authorships a JOIN works w ON w.id = a.work_id \
+      WHERE w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL GROUP BY a.researcher_id) AS c \
+     WHERE researchers.id = c.researcher_id",
+];
+
+/// Rebuilds every counter and summary in one transaction, so that readers
+/// see the old values or the new ones, never a half-rebuilt catalogue.
+pub async fn run(db: &DatabaseConnection, show_progress: bool) -> AppResult<Duration> {
+    let started = Instant::now();
+    let statements: Vec<&str> = BASE_COUNTERS.iter().chain(SUMMARIES).copied().collect();
+    let progress = Progress::new(show_progress, statements.len() as u64, "recount");
+    let txn = begin_write(db).await?;
+    for sql in statements {
+        txn.execute_raw(Statement::from_string(txn.get_database_backend(), sql)).await?;
+        progress.0.inc(1);
+    }
+    txn.commit().await?;
+    progress.0.finish();
+    Ok(started.elapsed())
+}
