@@ -381,19 +381,20 @@ async fn a_profile_edit_racing_a_withdrawal_never_lands_after_the_owner_left() {
     let owner = token("owner", None, &[]);
     let viewer = app.operation_data_as(&owner, "viewer.graphql", "Viewer", json!({})).await;
     let claim_id = viewer["viewer"]["claims"][0]["id"].clone();
-    let edit = app.operation_as(&owner, M, "UpdateProfile", json!({ "researcherId": id, "openToCollaborate": true }));
+    let open_query = "query($id: ID!) { node(id: $id) { ... on Researcher { openToCollaborate } } }";
+    let before = app.data(open_query, json!({ "id": id })).await["node"]["openToCollaborate"].as_bool().expect("bool");
+    let edit =
+        app.operation_as(&owner, M, "UpdateProfile", json!({ "researcherId": id, "openToCollaborate": !before }));
     let withdraw = app.operation_as(&owner, M, "WithdrawClaim", json!({ "claimId": claim_id }));
     let (edit, withdraw) = tokio::join!(edit, withdraw);
     assert!(withdraw.get("errors").is_none(), "{withdraw:#}");
     // Either the edit ran while the owner still owned the record, or it was refused.
-    let open = app
-        .data("query($id: ID!) { node(id: $id) { ... on Researcher { openToCollaborate } } }", json!({ "id": id }))
-        .await;
+    let after = app.data(open_query, json!({ "id": id })).await["node"]["openToCollaborate"].as_bool().expect("bool");
     match edit.get("errors") {
-        None => assert_eq!(open["node"]["openToCollaborate"], true),
+        None => assert_eq!(after, !before, "the edit landed"),
         Some(_) => {
             assert_eq!(error_code(&edit), "FORBIDDEN", "{edit:#}");
-            assert_eq!(open["node"]["openToCollaborate"], false);
+            assert_eq!(after, before, "a refused edit changed nothing");
         }
     }
 }
