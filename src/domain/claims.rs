@@ -36,13 +36,11 @@ impl ClaimState {
         }
     }
 
-    /// Reads `claims.status`; a value this code does not know is an error,
-    /// never a guess.
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Approved, Self::Rejected, Self::Withdrawn];
+
+    /// Reads `claims.status`.
     pub fn from_stored(status: &str) -> AppResult<Self> {
-        [Self::Pending, Self::Approved, Self::Rejected, Self::Withdrawn]
-            .into_iter()
-            .find(|state| state.as_stored() == status)
-            .ok_or_else(|| AppError::internal(format_args!("unknown claim status {status:?} in the database")))
+        super::from_stored(&Self::ALL, Self::as_stored, "claim status", status)
     }
 }
 
@@ -64,11 +62,11 @@ impl ClaimMethod {
         }
     }
 
+    pub const ALL: [Self; 2] = [Self::Orcid, Self::Moderator];
+
+    /// Reads `claims.method`.
     pub fn from_stored(method: &str) -> AppResult<Self> {
-        [Self::Orcid, Self::Moderator]
-            .into_iter()
-            .find(|m| m.as_stored() == method)
-            .ok_or_else(|| AppError::internal(format_args!("unknown claim method {method:?} in the database")))
+        super::from_stored(&Self::ALL, Self::as_stored, "claim method", method)
     }
 }
 
@@ -349,10 +347,10 @@ mod tests {
 
     #[test]
     fn states_and_methods_read_back_as_themselves_and_unknown_ones_are_errors() {
-        for state in [ClaimState::Pending, ClaimState::Approved, ClaimState::Rejected, ClaimState::Withdrawn] {
+        for state in ClaimState::ALL {
             assert_eq!(ClaimState::from_stored(state.as_stored()), Ok(state));
         }
-        for method in [ClaimMethod::Orcid, ClaimMethod::Moderator] {
+        for method in ClaimMethod::ALL {
             assert_eq!(ClaimMethod::from_stored(method.as_stored()), Ok(method));
         }
         assert!(ClaimState::from_stored("ARCHIVED").is_err());

@@ -28,12 +28,11 @@ impl InviteState {
         }
     }
 
-    /// Reads the stored status; an unknown value is an error, never a guess.
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Accepted, Self::Declined];
+
+    /// Reads `collaboration_invites.status`.
     pub fn from_stored(status: &str) -> AppResult<Self> {
-        [Self::Pending, Self::Accepted, Self::Declined]
-            .into_iter()
-            .find(|state| state.as_stored() == status)
-            .ok_or_else(|| AppError::internal(format_args!("unknown invitation status {status:?} in the database")))
+        super::from_stored(&Self::ALL, Self::as_stored, "invitation status", status)
     }
 }
 

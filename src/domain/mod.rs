@@ -36,6 +36,20 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
         .await?)
 }
 
+/// Reads an enum stored as text: the one of `all` whose stored form is
+/// `value`. A value this code does not know is an error, never a guess.
+pub(crate) fn from_stored<T: Copy>(
+    all: &[T],
+    as_stored: fn(T) -> &'static str,
+    what: &str,
+    value: &str,
+) -> AppResult<T> {
+    all.iter()
+        .copied()
+        .find(|candidate| as_stored(*candidate) == value)
+        .ok_or_else(|| crate::error::AppError::internal(format_args!("unknown {what} {value:?} in the database")))
+}
+
 /// Groups rows by key, keeping their order: the shape every batch loader answers.
 pub fn group_by<K: Eq + Hash, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
     let mut map: HashMap<K, Vec<V>> = HashMap::new();

@@ -54,13 +54,9 @@ impl WorkKind {
         }
     }
 
-    /// Reads `works.kind`; a value this code does not know is an error,
-    /// never a guess.
+    /// Reads `works.kind`.
     pub fn from_stored(kind: &str) -> AppResult<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_stored() == kind)
-            .ok_or_else(|| AppError::internal(format_args!("unknown work kind {kind:?} in the database")))
+        super::from_stored(&Self::ALL, Self::as_stored, "work kind", kind)
     }
 }
 
