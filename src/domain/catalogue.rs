@@ -47,16 +47,19 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
     if authors.is_empty() || authors.len() != work.authors.len() {
         return Err(AppError::bad_input("a work needs at least one author, each listed once"));
     }
-    let mut topics = work.topics.clone();
-    topics.sort_unstable();
-    topics.dedup();
+    // A topic listed twice links once.
+    let mut topic_ids = work.topics.clone();
+    topic_ids.sort_unstable();
+    topic_ids.dedup();
+    // Unknown ids are the caller's mistake (NOT_FOUND), not a foreign-key failure (INTERNAL).
     let known_authors =
         researcher::Entity::find().filter(researcher::Column::Id.is_in(authors.iter().copied())).count(txn).await?;
     if known_authors != authors.len() as u64 {
         return Err(AppError::not_found("an author of the work (researcher)"));
     }
-    let known_topics = topic::Entity::find().filter(topic::Column::Id.is_in(topics.iter().copied())).count(txn).await?;
-    if known_topics != topics.len() as u64 {
+    let known_topics =
+        topic::Entity::find().filter(topic::Column::Id.is_in(topic_ids.iter().copied())).count(txn).await?;
+    if known_topics != topic_ids.len() as u64 {
         return Err(AppError::not_found("a topic of the work"));
     }
     let authors = &work.authors;
@@ -104,7 +107,7 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
             .push(")");
         run(txn, &byline).await?;
     }
-    for topic in &work.topics {
+    for topic in &topic_ids {
         let mut link = Sql::new("INSERT INTO work_topics (work_id, topic_id) VALUES (");
         link.bind(work_id).push(", ").bind(*topic).push(")");
         run(txn, &link).await?;
@@ -112,9 +115,7 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
 
     let mut counters = Sql::new("UPDATE researchers SET works_count = works_count + 1 WHERE id IN (");
     counters.bind_list(authors).push(")");
-    if run(txn, &counters).await? != authors.len() as u64 {
-        return Err(AppError::not_found("an author of the work"));
-    }
+    run(txn, &counters).await?;
     let mut topics = Sql::new(
         "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
          SELECT a.researcher_id, wt.topic_id, 1 FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id \

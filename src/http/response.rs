@@ -97,17 +97,15 @@ pub fn render(media: Media, response: &Response) -> HttpResponse {
         })
     };
     let rate_limited = response.errors.iter().find(|e| code_of(e).as_deref() == Some("RATE_LIMITED"));
-    let status = if let Some(error) = rate_limited.filter(|_| request_error) {
+    if let Some(error) = rate_limited.filter(|_| request_error) {
         let wait = error.extensions.as_ref().and_then(|x| x.get("retryAfterSeconds")).and_then(|v| match v {
             Value::Number(n) => n.as_u64(),
             _ => None,
         });
         return with_retry_after(render_with(media, StatusCode::TOO_MANY_REQUESTS, response, true), wait);
-    } else if request_error && media == Media::GraphqlResponseJson {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    }
+    let status =
+        if request_error && media == Media::GraphqlResponseJson { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     render_with(media, status, response, request_error)
 }
 

@@ -233,7 +233,7 @@ impl<'d> Walker<'d> {
             }
             None => {}
         }
-        let Some((_, definition)) = self.document.fragments.iter().find(|(n, _)| n.as_str() == name) else {
+        let Some(definition) = self.document.fragments.get(name) else {
             return Err(AppError::bad_input(format!("unknown fragment `{name}`")));
         };
         if self.chain.len() as u64 >= self.limits.max_fragment_depth {

@@ -55,10 +55,6 @@ impl DocumentGuard {
         Self { limits, shape: SchemaShape::from_sdl(sdl) }
     }
 
-    pub fn limits(&self) -> &DocumentLimits {
-        &self.limits
-    }
-
     /// Measures the request's document, leaving the parse in the request.
     /// `Ok(None)` for a document that does not parse: the executor reports
     /// it with its usual message and location (parsing is linear, and the
