@@ -3,7 +3,9 @@ use entity::researcher;
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
+use super::researchers::Researcher;
 use super::sql::Sql;
+use super::topics::Topic;
 use crate::error::{AppError, AppResult};
 
 pub const COLLABORATORS_LIST: &str = "collaborators:SHARED_WORKS:DESC";
@@ -11,7 +13,7 @@ pub const COLLABORATORS_LIST: &str = "collaborators:SHARED_WORKS:DESC";
 /// A co-author and what they share with the researcher.
 #[derive(Debug, Clone)]
 pub struct Collaborator {
-    pub researcher: researcher::Model,
+    pub researcher: Researcher,
     pub shared_works: i64,
     pub first_year: Option<i32>,
     pub last_year: Option<i32>,
@@ -20,7 +22,7 @@ pub struct Collaborator {
 impl FromQueryResult for Collaborator {
     fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
         Ok(Self {
-            researcher: researcher::Model::from_query_result(row, pre)?,
+            researcher: researcher::Model::from_query_result(row, pre)?.into(),
             shared_works: row.try_get(pre, "shared_works")?,
             first_year: row.try_get(pre, "first_year")?,
             last_year: row.try_get(pre, "last_year")?,
@@ -81,12 +83,12 @@ fn collaborators_total(researcher_id: i64, min_shared_works: i32) -> Sql {
 /// A researcher whose topic profile resembles another's.
 #[derive(Debug, Clone)]
 pub struct Similar {
-    pub researcher: researcher::Model,
+    pub researcher: Researcher,
     /// Cosine similarity of the two topic profiles (works per topic), 0..1.
     pub score: f64,
     /// The researcher's main topics that the similar one shares, in the
-    /// order of the researcher's profile: (topic id, name).
-    pub shared_topics: Vec<(i64, String)>,
+    /// order of the researcher's profile.
+    pub shared_topics: Vec<Topic>,
 }
 
 /// How many of a researcher's topics (most works first) describe them for
@@ -177,7 +179,7 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
             let dot: f64 = row.try_get("", "dot")?;
             let denominator = (researcher.topic_norm2 as f64 * my_norm2).sqrt();
             let score = if denominator > 0.0 { (dot / denominator).clamp(0.0, 1.0) } else { 0.0 };
-            Ok(Similar { researcher, score, shared_topics: Vec::new() })
+            Ok(Similar { researcher: researcher.into(), score, shared_topics: Vec::new() })
         })
         .collect::<AppResult<Vec<_>>>()?;
     if similar.is_empty() {
@@ -192,7 +194,7 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
         s.shared_topics = main
             .iter()
             .filter(|t| links.iter().any(|l| l.researcher_id == s.researcher.id && l.topic_id == t.topic_id))
-            .map(|t| (t.topic_id, t.name.clone()))
+            .map(|t| Topic { id: t.topic_id, name: t.name.clone() })
             .collect();
     }
     Ok(similar)

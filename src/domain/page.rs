@@ -117,6 +117,21 @@ impl<T> Page<T> {
     pub fn empty() -> Self {
         Self { items: Vec::new(), has_previous: false, has_next: false, total: TotalCount::Known(0) }
     }
+
+    /// The same page with each item converted: rows read by a listing
+    /// become the domain's types.
+    pub fn map<U>(self, mut convert: impl FnMut(T) -> U) -> Page<U> {
+        match self.try_map(|item| Ok::<U, std::convert::Infallible>(convert(item))) {
+            Ok(page) => page,
+            Err(never) => match never {},
+        }
+    }
+
+    pub fn try_map<U, E>(self, mut convert: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        let items =
+            self.items.into_iter().map(|(item, key)| Ok((convert(item)?, key))).collect::<Result<Vec<_>, E>>()?;
+        Ok(Page { items, has_previous: self.has_previous, has_next: self.has_next, total: self.total })
+    }
 }
 
 impl SortValue {

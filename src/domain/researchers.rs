@@ -21,6 +21,99 @@ pub const COLUMNS: &str = "r.id, r.slug, r.display_name, r.orcid, r.open_to_coll
                            r.linked_works_count, r.topic_norm2, r.topics_count, \
                            r.created_at";
 
+/// A public author record as the domain speaks of it: its profile and the
+/// counters kept beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Researcher {
+    pub id: i64,
+    /// The record's URL name, unique.
+    pub slug: String,
+    pub display_name: String,
+    pub orcid: Option<String>,
+    pub open_to_collaborate: bool,
+    pub affiliation_id: Option<i64>,
+    pub counts: ResearcherCounts,
+}
+
+/// Counters kept beside each record; `scholargraph recount` rebuilds them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResearcherCounts {
+    pub works: i32,
+    pub followers: i32,
+    pub topics: i32,
+    pub collaborators: i32,
+    pub close_collaborators: i32,
+}
+
+impl From<researcher::Model> for Researcher {
+    fn from(row: researcher::Model) -> Self {
+        Self {
+            id: row.id,
+            slug: row.slug,
+            display_name: row.display_name,
+            orcid: row.orcid,
+            open_to_collaborate: row.open_to_collaborate,
+            affiliation_id: row.affiliation_id,
+            counts: ResearcherCounts {
+                works: row.works_count,
+                followers: row.followers_count,
+                topics: row.topics_count,
+                collaborators: row.collaborators_count,
+                close_collaborators: row.close_collaborators_count,
+            },
+        }
+    }
+}
+
+/// A scholarly source that identifies researchers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalIdScheme {
+    Orcid,
+    Openalex,
+    Arxiv,
+    Dblp,
+    Scopus,
+    Other,
+}
+
+impl ExternalIdScheme {
+    pub const ALL: [Self; 6] = [Self::Orcid, Self::Openalex, Self::Arxiv, Self::Dblp, Self::Scopus, Self::Other];
+
+    /// The form stored in `external_ids.scheme`.
+    pub const fn as_stored(self) -> &'static str {
+        match self {
+            Self::Orcid => "orcid",
+            Self::Openalex => "openalex",
+            Self::Arxiv => "arxiv",
+            Self::Dblp => "dblp",
+            Self::Scopus => "scopus",
+            Self::Other => "other",
+        }
+    }
+
+    pub fn from_stored(scheme: &str) -> AppResult<Self> {
+        super::from_stored(&Self::ALL, Self::as_stored, "external id scheme", scheme)
+    }
+
+    /// Where the identifier can be looked up, when the scheme has a resolver.
+    pub fn url(self, value: &str) -> Option<String> {
+        match self {
+            Self::Orcid => Some(format!("https://orcid.org/{value}")),
+            Self::Openalex => Some(format!("https://openalex.org/{value}")),
+            Self::Arxiv => Some(format!("https://arxiv.org/a/{value}")),
+            Self::Dblp => Some(format!("https://dblp.org/pid/{value}")),
+            Self::Scopus | Self::Other => None,
+        }
+    }
+}
+
+/// An identifier of a researcher in another scholarly source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalId {
+    pub scheme: ExternalIdScheme,
+    pub value: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimStatus {
     Unclaimed,
@@ -68,9 +161,9 @@ impl ResearcherOrder {
     }
 }
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, researcher::Model>> {
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Researcher>> {
     let rows = researcher::Entity::find().filter(researcher::Column::Id.is_in(ids.iter().copied())).all(db).await?;
-    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    Ok(rows.into_iter().map(|r| (r.id, r.into())).collect())
 }
 
 /// `NOT_FOUND` unless the researcher exists.
@@ -99,24 +192,30 @@ pub async fn lock_record(txn: &DatabaseTransaction, researcher_id: i64) -> AppRe
     locked.map(|_| ()).ok_or_else(|| AppError::not_found("researcher"))
 }
 
-pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<researcher::Model>> {
-    Ok(researcher::Entity::find().filter(researcher::Column::Slug.eq(slug)).one(db).await?)
+pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> AppResult<Option<Researcher>> {
+    Ok(researcher::Entity::find().filter(researcher::Column::Slug.eq(slug)).one(db).await?.map(Into::into))
 }
 
-pub async fn by_orcid(db: &impl ConnectionTrait, orcid: &str) -> AppResult<Option<researcher::Model>> {
-    Ok(researcher::Entity::find().filter(researcher::Column::Orcid.eq(orcid)).one(db).await?)
+pub async fn by_orcid(db: &impl ConnectionTrait, orcid: &str) -> AppResult<Option<Researcher>> {
+    Ok(researcher::Entity::find().filter(researcher::Column::Orcid.eq(orcid)).one(db).await?.map(Into::into))
 }
 
 pub async fn external_ids_by_researchers(
     db: &impl ConnectionTrait,
     ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<external_id::Model>>> {
+) -> AppResult<HashMap<i64, Vec<ExternalId>>> {
     let rows = external_id::Entity::find()
         .filter(external_id::Column::ResearcherId.is_in(ids.iter().copied()))
         .order_by_asc(external_id::Column::Id)
         .all(db)
         .await?;
-    Ok(group_by(rows.into_iter().map(|e| (e.researcher_id, e))))
+    let ids = rows
+        .into_iter()
+        .map(|e| {
+            Ok((e.researcher_id, ExternalId { scheme: ExternalIdScheme::from_stored(&e.scheme)?, value: e.value }))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(group_by(ids))
 }
 
 /// One page of the researcher directory.
@@ -125,7 +224,7 @@ pub async fn list(
     filter: &ResearcherFilter,
     order: ResearcherOrder,
     page: &PageRequest,
-) -> AppResult<Page<researcher::Model>> {
+) -> AppResult<Page<Researcher>> {
     let terms = SearchTerms::parse(filter.search.as_deref());
     if terms.as_ref().is_some_and(SearchTerms::is_empty) {
         return Ok(Page::empty());
@@ -185,7 +284,7 @@ pub async fn list(
             _ => None,
         },
     };
-    listing.fetch(db, page).await
+    Ok(listing.fetch::<researcher::Model>(db, page).await?.map(Researcher::from))
 }
 
 /// A topic in a researcher's profile: how many of their works carry it.
@@ -289,7 +388,7 @@ pub async fn update_profile(
     user_id: i64,
     researcher_id: i64,
     open_to_collaborate: Option<bool>,
-) -> AppResult<researcher::Model> {
+) -> AppResult<Researcher> {
     let txn = super::begin_write(db).await?;
     lock_record(&txn, researcher_id).await?;
     if super::claims::owner_of(&txn, researcher_id).await? != Some(user_id) {
@@ -306,4 +405,18 @@ pub async fn update_profile(
         .ok_or_else(|| AppError::not_found("researcher"))?;
     txn.commit().await?;
     Ok(updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ExternalIdScheme;
+
+    #[test]
+    fn every_scheme_reads_back_as_itself_and_unknown_schemes_are_errors() {
+        for scheme in ExternalIdScheme::ALL {
+            assert_eq!(ExternalIdScheme::from_stored(scheme.as_stored()), Ok(scheme));
+        }
+        assert!(ExternalIdScheme::from_stored("ORCID").is_err());
+        assert!(ExternalIdScheme::from_stored("researchgate").is_err());
+    }
 }

@@ -10,17 +10,26 @@ use crate::error::AppResult;
 
 pub const LIST_KEY: &str = "topics:NAME:ASC";
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, topic::Model>> {
+/// A research topic that works are classified under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topic {
+    pub id: i64,
+    pub name: String,
+}
+
+impl From<topic::Model> for Topic {
+    fn from(row: topic::Model) -> Self {
+        Self { id: row.id, name: row.name }
+    }
+}
+
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Topic>> {
     let rows = topic::Entity::find().filter(topic::Column::Id.is_in(ids.iter().copied())).all(db).await?;
-    Ok(rows.into_iter().map(|t| (t.id, t)).collect())
+    Ok(rows.into_iter().map(|t| (t.id, t.into())).collect())
 }
 
 /// Topics by name; `search` keeps those whose name contains it (any case).
-pub async fn list(
-    db: &impl ConnectionTrait,
-    search: Option<&str>,
-    page: &PageRequest,
-) -> AppResult<Page<topic::Model>> {
+pub async fn list(db: &impl ConnectionTrait, search: Option<&str>, page: &PageRequest) -> AppResult<Page<Topic>> {
     let mut from_where = Sql::new("FROM topics t WHERE 1 = 1");
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
         let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -34,7 +43,7 @@ pub async fn list(
         sort: SortSpec::by("t.name", SortKind::Text, false),
         count: None,
     };
-    listing.fetch(db, page).await
+    Ok(listing.fetch::<topic::Model>(db, page).await?.map(Topic::from))
 }
 
 #[derive(Debug, FromQueryResult)]

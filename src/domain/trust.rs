@@ -12,10 +12,9 @@
 //! Verification level: 0 no external identifier; 1 linked to an external
 //! scholarly source; 2 claimed, approved by a moderator; 3 claimed with an
 //! ORCID iD the identity provider verified.
-use entity::researcher;
 
 use super::claims::ClaimMethod;
-use super::researchers::RecordStanding;
+use super::researchers::{RecordStanding, Researcher};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrustLevel {
@@ -40,7 +39,7 @@ pub struct TrustSnapshot {
     pub signals: Vec<TrustSignal>,
 }
 
-pub fn verification_level(record: &researcher::Model, standing: &RecordStanding) -> i32 {
+pub fn verification_level(record: &Researcher, standing: &RecordStanding) -> i32 {
     match standing.approved_method {
         Some(ClaimMethod::Orcid) => 3,
         Some(ClaimMethod::Moderator) => 2,
@@ -59,7 +58,7 @@ pub fn level_for(score: i32) -> TrustLevel {
 }
 
 /// Computes the snapshot; only signals that earn points are listed.
-pub fn snapshot(record: &researcher::Model, standing: &RecordStanding) -> TrustSnapshot {
+pub fn snapshot(record: &Researcher, standing: &RecordStanding) -> TrustSnapshot {
     let verification_level = verification_level(record, standing);
     let candidates = [
         TrustSignal {
@@ -71,12 +70,12 @@ pub fn snapshot(record: &researcher::Model, standing: &RecordStanding) -> TrustS
         TrustSignal {
             key: "works",
             label: "Published works (1 point each, up to 20)",
-            points: record.works_count.clamp(0, 20),
+            points: record.counts.works.clamp(0, 20),
         },
         TrustSignal {
             key: "followers",
             label: "Followers (1 point per 10, up to 10)",
-            points: (record.followers_count / 10).clamp(0, 10),
+            points: (record.counts.followers / 10).clamp(0, 10),
         },
         match verification_level {
             3 => TrustSignal { key: "claimed", label: "Claimed with a verified ORCID iD", points: 30 },

@@ -8,8 +8,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryF
 
 use super::group_by;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
+use super::researchers::Researcher;
 use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
 use super::sql::Sql;
+use super::topics::Topic;
 use crate::error::{AppError, AppResult};
 
 const COLUMNS: &str =
@@ -60,6 +62,39 @@ impl WorkKind {
     }
 }
 
+/// A paper, preprint, book or other scholarly work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Work {
+    pub id: i64,
+    pub title: String,
+    pub r#abstract: Option<String>,
+    pub kind: WorkKind,
+    pub year: Option<i32>,
+    pub venue: Option<String>,
+    pub doi: Option<String>,
+    pub arxiv_id: Option<String>,
+    /// Citations counted by the source the work was imported from.
+    pub cited_by_count: i32,
+}
+
+impl TryFrom<work::Model> for Work {
+    type Error = AppError;
+
+    fn try_from(row: work::Model) -> AppResult<Self> {
+        Ok(Self {
+            id: row.id,
+            title: row.title,
+            r#abstract: row.r#abstract,
+            kind: WorkKind::from_stored(&row.kind)?,
+            year: row.year,
+            venue: row.venue,
+            doi: row.doi,
+            arxiv_id: row.arxiv_id,
+            cited_by_count: row.cited_by_count,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkFilter {
     pub search: Option<String>,
@@ -105,19 +140,24 @@ impl WorkOrder {
     }
 }
 
-pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, work::Model>> {
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Work>> {
     let rows = work::Entity::find().filter(work::Column::Id.is_in(ids.iter().copied())).all(db).await?;
-    Ok(rows.into_iter().map(|w| (w.id, w)).collect())
+    rows.into_iter().map(|w| Ok((w.id, w.try_into()?))).collect()
 }
 
-pub async fn by_doi(db: &impl ConnectionTrait, doi: &str) -> AppResult<Option<work::Model>> {
+pub async fn by_doi(db: &impl ConnectionTrait, doi: &str) -> AppResult<Option<Work>> {
     // DOIs compare without case (`ix_works_doi_lower`); they are stored as the source gave them.
     let lower_doi = Expr::expr(Func::lower(Expr::col(work::Column::Doi)));
-    Ok(work::Entity::find().filter(lower_doi.eq(doi.trim().to_lowercase())).one(db).await?)
+    work::Entity::find().filter(lower_doi.eq(doi.trim().to_lowercase())).one(db).await?.map(Work::try_from).transpose()
 }
 
-pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult<Option<work::Model>> {
-    Ok(work::Entity::find().filter(work::Column::ArxivId.eq(arxiv_id.trim())).one(db).await?)
+pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult<Option<Work>> {
+    work::Entity::find()
+        .filter(work::Column::ArxivId.eq(arxiv_id.trim()))
+        .one(db)
+        .await?
+        .map(Work::try_from)
+        .transpose()
 }
 
 /// One page of works matching `filter`, in `order`. `researcher_works_count`
@@ -129,7 +169,7 @@ pub async fn list(
     order: WorkOrder,
     page: &PageRequest,
     researcher_works_count: Option<i32>,
-) -> AppResult<Page<work::Model>> {
+) -> AppResult<Page<Work>> {
     if let (Some(from), Some(to)) = (filter.year_from, filter.year_to) {
         if from > to {
             return Err(AppError::bad_input("`yearFrom` must not be after `yearTo`"));
@@ -198,21 +238,19 @@ pub async fn list(
             _ => None,
         },
     };
-    listing.fetch(db, page).await
+    listing.fetch::<work::Model>(db, page).await?.try_map(Work::try_from)
 }
 
 /// An author of a work, in byline order.
 #[derive(Debug, Clone)]
-pub struct AuthorshipRow {
+pub struct Authorship {
+    /// 1 for the first author.
     pub position: i32,
-    pub researcher: researcher::Model,
+    pub researcher: Researcher,
 }
 
 /// The bylines of a batch of works, researchers included: one statement.
-pub async fn authorships_by_works(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<AuthorshipRow>>> {
+pub async fn authorships_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<Authorship>>> {
     let mut sql = Sql::new(&format!(
         "SELECT a.work_id AS work_id, a.position AS position, {} \
          FROM authorships a JOIN researchers r ON r.id = a.researcher_id WHERE a.work_id IN (",
@@ -225,15 +263,15 @@ pub async fn authorships_by_works(
         .map(|row| {
             let work_id: i64 = row.try_get("", "work_id")?;
             let position: i32 = row.try_get("", "position")?;
-            let researcher = researcher::Model::from_query_result(row, "")?;
-            Ok((work_id, AuthorshipRow { position, researcher }))
+            let researcher = researcher::Model::from_query_result(row, "")?.into();
+            Ok((work_id, Authorship { position, researcher }))
         })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(group_by(pairs))
 }
 
 /// The topics of a batch of works, by name.
-pub async fn topics_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<topic::Model>>> {
+pub async fn topics_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<Topic>>> {
     let mut sql = Sql::new(
         "SELECT wt.work_id AS work_id, t.id, t.name FROM work_topics wt JOIN topics t ON t.id = wt.topic_id \
          WHERE wt.work_id IN (",
@@ -242,7 +280,7 @@ pub async fn topics_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResul
     let rows = sql.fetch_all(db).await?;
     let pairs = rows
         .iter()
-        .map(|row| Ok((row.try_get::<i64>("", "work_id")?, topic::Model::from_query_result(row, "")?)))
+        .map(|row| Ok((row.try_get::<i64>("", "work_id")?, topic::Model::from_query_result(row, "")?.into())))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(group_by(pairs))
 }

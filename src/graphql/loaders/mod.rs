@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{external_id, institution, researcher, topic, work};
 use sea_orm::DatabaseConnection;
 
-use crate::domain::researchers::{RecordStanding, TopicShare};
+use crate::domain::institutions::Institution;
+use crate::domain::researchers::{ExternalId, RecordStanding, Researcher, TopicShare};
 use crate::domain::stats::ResearcherStats;
-use crate::domain::works::AuthorshipRow;
+use crate::domain::topics::Topic;
+use crate::domain::works::{Authorship, Work};
 use crate::domain::{follows, institutions, researchers, stats, topics, works};
 use crate::error::AppError;
 
@@ -30,19 +31,19 @@ macro_rules! batch_loader {
     };
 }
 
-batch_loader!(ResearcherById: researcher::Model = researchers::by_ids);
-batch_loader!(WorkById: work::Model = works::by_ids);
-batch_loader!(TopicById: topic::Model = topics::by_ids);
-batch_loader!(InstitutionById: institution::Model = institutions::by_ids);
-batch_loader!(ExternalIdsByResearcher: Vec<external_id::Model> = researchers::external_ids_by_researchers);
+batch_loader!(ResearcherById: Researcher = researchers::by_ids);
+batch_loader!(WorkById: Work = works::by_ids);
+batch_loader!(TopicById: Topic = topics::by_ids);
+batch_loader!(InstitutionById: Institution = institutions::by_ids);
+batch_loader!(ExternalIdsByResearcher: Vec<ExternalId> = researchers::external_ids_by_researchers);
 batch_loader!(
     /// Topic profile of a researcher, most frequent topic first.
     MainTopicsByResearcher: Vec<TopicShare> = researchers::main_topics
 );
 batch_loader!(StandingByResearcher: RecordStanding = researchers::standings);
 batch_loader!(StatsByResearcher: ResearcherStats = stats::by_researchers);
-batch_loader!(AuthorshipsByWork: Vec<AuthorshipRow> = works::authorships_by_works);
-batch_loader!(TopicsByWork: Vec<topic::Model> = works::topics_by_works);
+batch_loader!(AuthorshipsByWork: Vec<Authorship> = works::authorships_by_works);
+batch_loader!(TopicsByWork: Vec<Topic> = works::topics_by_works);
 batch_loader!(WorksCountByTopic: i64 = topics::works_counts);
 
 /// Batches "does user U follow researcher R" over a page of researchers.

@@ -40,6 +40,7 @@ pub enum TrustLevel {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "domain::researchers::ExternalIdScheme")]
 pub enum ExternalIdScheme {
     Orcid,
     Openalex,
@@ -47,31 +48,6 @@ pub enum ExternalIdScheme {
     Dblp,
     Scopus,
     Other,
-}
-
-impl ExternalIdScheme {
-    /// Reads the scheme as stored (`orcid`, `openalex`, …); unknown ones are `OTHER`.
-    pub fn from_stored(scheme: &str) -> Self {
-        match scheme.to_ascii_lowercase().as_str() {
-            "orcid" => Self::Orcid,
-            "openalex" => Self::Openalex,
-            "arxiv" => Self::Arxiv,
-            "dblp" => Self::Dblp,
-            "scopus" => Self::Scopus,
-            _ => Self::Other,
-        }
-    }
-
-    /// Where the identifier can be looked up, when the scheme has a resolver.
-    pub fn url(self, value: &str) -> Option<String> {
-        match self {
-            Self::Orcid => Some(format!("https://orcid.org/{value}")),
-            Self::Openalex => Some(format!("https://openalex.org/{value}")),
-            Self::Arxiv => Some(format!("https://arxiv.org/a/{value}")),
-            Self::Dblp => Some(format!("https://dblp.org/pid/{value}")),
-            Self::Scopus | Self::Other => None,
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

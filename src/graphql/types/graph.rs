@@ -121,7 +121,7 @@ impl SimilarResearcher {
             .map(|s| SimilarResearcher {
                 researcher: Researcher(s.researcher),
                 score: s.score,
-                shared_topics: s.shared_topics.into_iter().map(|(id, name)| Topic::from_parts(id, name)).collect(),
+                shared_topics: s.shared_topics.into_iter().map(Topic).collect(),
             })
             .collect())
     }

@@ -1,7 +1,7 @@
 use async_graphql::{Context, Object, ID};
-use entity::institution;
 
 use super::Researcher;
+use crate::domain::institutions;
 use crate::domain::researchers::{self, ResearcherFilter, ResearcherOrder};
 use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::pagination::{connection, PageArgs, RelayConnection};
@@ -11,7 +11,7 @@ type GqlResult<T> = async_graphql::Result<T>;
 
 /// A university, institute or company that researchers are affiliated with.
 #[derive(Clone)]
-pub struct Institution(pub institution::Model);
+pub struct Institution(pub institutions::Institution);
 
 #[Object]
 impl Institution {

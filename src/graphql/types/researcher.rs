@@ -1,12 +1,12 @@
 //! `Researcher` and the objects of its profile.
 use async_graphql::connection::{ConnectionNameType, EdgeNameType};
 use async_graphql::{Context, Object, OutputType, SimpleObject, ID};
-use entity::{external_id, researcher};
 
 use super::{
     ClaimStatus, ExternalIdScheme, Institution, ResearcherWorksFilter, Topic, TrustLevel, Work, WorkKind, WorkOrder,
 };
-use crate::domain::researchers::{RecordStanding, TopicShare, MAX_TOPICS};
+use crate::domain::researchers::{self, RecordStanding, TopicShare, MAX_TOPICS};
+use crate::domain::topics;
 use crate::domain::{graph, trust, works};
 use crate::error::AppError;
 use crate::graphql::ids::{encode, NodeType};
@@ -22,7 +22,7 @@ type GqlResult<T> = async_graphql::Result<T>;
 
 /// A public author record, imported from arXiv or OpenAlex.
 #[derive(Clone)]
-pub struct Researcher(pub researcher::Model);
+pub struct Researcher(pub researchers::Researcher);
 
 impl Researcher {
     async fn standing(&self, ctx: &Context<'_>) -> Result<RecordStanding, AppError> {
@@ -56,8 +56,8 @@ impl Researcher {
 
     /// Identifiers of this researcher in other scholarly sources.
     async fn external_ids(&self, ctx: &Context<'_>) -> GqlResult<Vec<ExternalId>> {
-        let rows = load_one::<ExternalIdsByResearcher>(ctx, self.0.id).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(ExternalId).collect())
+        let ids = load_one::<ExternalIdsByResearcher>(ctx, self.0.id).await?.unwrap_or_default();
+        Ok(ids.into_iter().map(ExternalId).collect())
     }
 
     /// The current institution, when imported.
@@ -84,7 +84,7 @@ impl Researcher {
     }
 
     async fn counts(&self) -> ResearcherCounts {
-        ResearcherCounts(self.clone())
+        ResearcherCounts(self.0.counts)
     }
 
     /// The researcher's topics, most works first (ties by topic id): `first`
@@ -95,14 +95,14 @@ impl Researcher {
         if !(1..=MAX_TOPICS as i32).contains(&first) {
             return Err(AppError::bad_input(format!("`first` must be between 1 and {MAX_TOPICS}, got {first}")).into());
         }
-        let works_count = self.0.works_count.max(1) as f64;
+        let works_count = self.0.counts.works.max(1) as f64;
         Ok(self
             .main_topics(ctx)
             .await?
             .into_iter()
             .take(first as usize)
             .map(|t| ResearcherTopic {
-                topic: Topic::from_parts(t.topic_id, t.topic_name),
+                topic: Topic(topics::Topic { id: t.topic_id, name: t.topic_name }),
                 works_count: t.works_count,
                 share: t.works_count as f64 / works_count,
             })
@@ -126,7 +126,7 @@ impl Researcher {
         let order = work_order(order_by, &filter);
         let key = order.list_key();
         let request = PageArgs { first, after, last, before }.request(&key)?;
-        let page = works::list(db(ctx), &filter, order, &request, Some(self.0.works_count)).await?;
+        let page = works::list(db(ctx), &filter, order, &request, Some(self.0.counts.works)).await?;
         Ok(connection(&key, page, Work))
     }
 
@@ -213,12 +213,12 @@ pub struct CollaboratorEdgeFields {
     pub last_year: Option<i32>,
 }
 
-pub struct ExternalId(external_id::Model);
+pub struct ExternalId(researchers::ExternalId);
 
 #[Object]
 impl ExternalId {
     async fn scheme(&self) -> ExternalIdScheme {
-        ExternalIdScheme::from_stored(&self.0.scheme)
+        self.0.scheme.into()
     }
 
     async fn value(&self) -> &str {
@@ -226,7 +226,7 @@ impl ExternalId {
     }
 
     async fn url(&self) -> Option<String> {
-        ExternalIdScheme::from_stored(&self.0.scheme).url(&self.0.value)
+        self.0.scheme.url(&self.0.value)
     }
 }
 
@@ -263,33 +263,33 @@ pub struct TrustSignal {
     pub points: i32,
 }
 
-pub struct ResearcherCounts(Researcher);
+pub struct ResearcherCounts(researchers::ResearcherCounts);
 
 #[Object]
 impl ResearcherCounts {
     /// Works the researcher authored.
     async fn works(&self) -> i32 {
-        self.0 .0.works_count
+        self.0.works
     }
 
     /// Users following the researcher.
     async fn followers(&self) -> i32 {
-        self.0 .0.followers_count
+        self.0.followers
     }
 
     /// Distinct topics over the researcher's works.
     async fn topics(&self) -> i64 {
-        i64::from(self.0 .0.topics_count)
+        i64::from(self.0.topics)
     }
 
     /// Distinct co-authors.
     async fn collaborators(&self) -> i32 {
-        self.0 .0.collaborators_count
+        self.0.collaborators
     }
 
     /// Co-authors with at least two shared works.
     async fn close_collaborators(&self) -> i32 {
-        self.0 .0.close_collaborators_count
+        self.0.close_collaborators
     }
 }
 

@@ -1,8 +1,8 @@
 use async_graphql::{Context, Object, ID};
-use entity::topic;
 
 use super::{Researcher, Work};
 use crate::domain::researchers::{self, ResearcherFilter, ResearcherOrder};
+use crate::domain::topics;
 use crate::domain::works::{self, WorkFilter, WorkOrder};
 use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::loaders::{load_one, WorksCountByTopic};
@@ -13,13 +13,7 @@ type GqlResult<T> = async_graphql::Result<T>;
 
 /// A research topic that works are classified under.
 #[derive(Clone)]
-pub struct Topic(pub topic::Model);
-
-impl Topic {
-    pub fn from_parts(id: i64, name: String) -> Self {
-        Self(topic::Model { id, name })
-    }
-}
+pub struct Topic(pub topics::Topic);
 
 #[Object]
 impl Topic {

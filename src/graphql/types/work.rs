@@ -1,5 +1,4 @@
 use async_graphql::{Context, Object, SimpleObject, ID};
-use entity::work;
 
 use super::{Researcher, Topic, WorkKind};
 use crate::domain;
@@ -10,7 +9,7 @@ type GqlResult<T> = async_graphql::Result<T>;
 
 /// A paper, preprint, book or other scholarly work.
 #[derive(Clone)]
-pub struct Work(pub work::Model);
+pub struct Work(pub domain::works::Work);
 
 #[Object]
 impl Work {
@@ -26,8 +25,8 @@ impl Work {
         self.0.r#abstract.as_deref()
     }
 
-    async fn kind(&self) -> GqlResult<WorkKind> {
-        Ok(domain::works::WorkKind::from_stored(&self.0.kind)?.into())
+    async fn kind(&self) -> WorkKind {
+        self.0.kind.into()
     }
 
     async fn year(&self) -> Option<i32> {
@@ -63,8 +62,8 @@ impl Work {
 
     #[graphql(complexity = "crate::graphql::list_cost(crate::graphql::PRICED_WORK_TOPICS, child_complexity)")]
     async fn topics(&self, ctx: &Context<'_>) -> GqlResult<Vec<Topic>> {
-        let rows = load_one::<TopicsByWork>(ctx, self.0.id).await?.unwrap_or_default();
-        Ok(rows.into_iter().map(Topic).collect())
+        let topics = load_one::<TopicsByWork>(ctx, self.0.id).await?.unwrap_or_default();
+        Ok(topics.into_iter().map(Topic).collect())
     }
 }
 
