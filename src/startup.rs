@@ -98,9 +98,14 @@ fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies pending migrations.
+/// Applies pending migrations, then fills the derived columns a migration
+/// adds empty because only the service can compute them (sort keys).
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("running migrations")
+    Migrator::up(db, None).await.context("running migrations")?;
+    crate::ingest::sort_keys::refresh(db, crate::ingest::sort_keys::Scope::Missing)
+        .await
+        .map_err(|e| anyhow::anyhow!("filling sort keys: {e:?}"))?;
+    Ok(())
 }
 
 pub struct Application {

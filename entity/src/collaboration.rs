@@ -12,7 +12,7 @@ pub struct Model {
     pub first_year: Option<i32>,
     pub last_year: Option<i32>,
     /// The co-author's display name, for ordering the list by index.
-    pub coauthor_name: String,
+    pub coauthor_sort_name: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

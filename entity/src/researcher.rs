@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub slug: String,
     pub display_name: String,
+    /// `display_name` folded for ordering; written by the service (`domain::names`).
+    pub sort_name: String,
     pub orcid: Option<String>,
     pub open_to_collaborate: bool,
     pub affiliation_id: Option<i64>,

@@ -1,5 +1,6 @@
 //! Schema changes, one file per change, applied in order by [`Migrator`].
 pub use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ mod m20261125_000008_drop_collaborations_rank;
 mod m20261125_000009_researcher_topic_norm;
 mod m20261125_000010_researcher_topic_rank;
 mod m20261130_000011_works_doi_lower;
+mod m20261130_000012_sort_keys;
 
 /// Runs plain SQL statements in order: the migrations written as SQL that
 /// is the same on PostgreSQL and SQLite.
@@ -44,6 +46,16 @@ pub(crate) async fn execute_all(manager: &SchemaManager<'_>, statements: &[&str]
         db.execute_unprepared(sql).await?;
     }
     Ok(())
+}
+
+/// Runs the statements written for the connection's database.
+pub(crate) async fn per_backend(manager: &SchemaManager<'_>, postgres: &[&str], sqlite: &[&str]) -> Result<(), DbErr> {
+    let statements = match manager.get_database_backend() {
+        DbBackend::Postgres => postgres,
+        DbBackend::Sqlite => sqlite,
+        other => return Err(DbErr::Migration(format!("unsupported database backend {other:?}"))),
+    };
+    execute_all(manager, statements).await
 }
 
 #[async_trait::async_trait]
@@ -61,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_researcher_topic_norm::Migration),
             Box::new(m20261125_000010_researcher_topic_rank::Migration),
             Box::new(m20261130_000011_works_doi_lower::Migration),
+            Box::new(m20261130_000012_sort_keys::Migration),
         ]
     }
 }

@@ -2,7 +2,6 @@
 //! `tsvector` columns with GIN indexes on PostgreSQL, FTS5 tables kept in
 //! step by triggers on SQLite.
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -49,22 +48,13 @@ const SQLITE_DOWN: &[&str] = &[
     "DROP TABLE researchers_fts",
 ];
 
-async fn run(manager: &SchemaManager<'_>, postgres: &[&str], sqlite: &[&str]) -> Result<(), DbErr> {
-    let statements = match manager.get_database_backend() {
-        DbBackend::Postgres => postgres,
-        DbBackend::Sqlite => sqlite,
-        other => return Err(DbErr::Migration(format!("unsupported database backend {other:?}"))),
-    };
-    crate::execute_all(manager, statements).await
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, POSTGRES_UP, SQLITE_UP).await
+        crate::per_backend(manager, POSTGRES_UP, SQLITE_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run(manager, POSTGRES_DOWN, SQLITE_DOWN).await
+        crate::per_backend(manager, POSTGRES_DOWN, SQLITE_DOWN).await
     }
 }

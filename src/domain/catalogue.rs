@@ -164,8 +164,8 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
     // Both directions of every co-author pair; first and last year ignore
     // works without a year.
     let mut pairs = Sql::new(
-        "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_name) \
-         SELECT a.researcher_id, b.researcher_id, 1, w.year, w.year, r.display_name FROM authorships a \
+        "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_sort_name) \
+         SELECT a.researcher_id, b.researcher_id, 1, w.year, w.year, r.sort_name FROM authorships a \
          JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
          JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = b.researcher_id WHERE a.work_id = ",
     );

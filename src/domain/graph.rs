@@ -55,7 +55,10 @@ pub async fn collaborators(
         // Ascending on minus the shared works: most shared first, then by name
         // (the `ix_collaborations_order` index, read in order).
         sort: SortSpec {
-            keys: vec![("-c.shared_works".to_owned(), SortKind::Int), ("c.coauthor_name".to_owned(), SortKind::Text)],
+            keys: vec![
+                ("-c.shared_works".to_owned(), SortKind::Int),
+                ("c.coauthor_sort_name".to_owned(), SortKind::Text),
+            ],
             descending: false,
         },
         count: Some(TotalCount::Count(collaborators_total(researcher_id, min_shared_works))),

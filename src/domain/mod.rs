@@ -6,6 +6,7 @@ pub mod follows;
 pub mod graph;
 pub mod institutions;
 pub mod invites;
+pub mod names;
 pub mod page;
 pub mod research_graph;
 pub mod researchers;

@@ -145,7 +145,9 @@ async fn closest_coauthors(db: &impl ConnectionTrait, ids: &[i64], per_researche
                  FROM collaborations WHERE researcher_id = ",
             )
             .bind(*id)
-            .push(&format!(" ORDER BY -shared_works, coauthor_name, coauthor_id LIMIT {per_researcher}) closest_{i}"));
+            .push(&format!(
+                " ORDER BY -shared_works, coauthor_sort_name, coauthor_id LIMIT {per_researcher}) closest_{i}"
+            ));
     });
     sql.fetch_models(db).await
 }
@@ -176,7 +178,7 @@ pub async fn research_graph(
     );
     coauthors_sql
         .bind(researcher_id)
-        .push(&format!(" ORDER BY -c.shared_works, c.coauthor_name, c.coauthor_id LIMIT {limit}"));
+        .push(&format!(" ORDER BY -c.shared_works, c.coauthor_sort_name, c.coauthor_id LIMIT {limit}"));
     let coauthors: Vec<CoauthorRow> = coauthors_sql.fetch_models(db).await?;
 
     let mut labels: HashMap<NodeKey, String> = HashMap::new();

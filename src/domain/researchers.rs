@@ -16,7 +16,8 @@ use super::sql::Sql;
 use crate::error::{AppError, AppResult};
 
 /// The columns of `researchers` as the entity reads them, for joins.
-pub const COLUMNS: &str = "r.id, r.slug, r.display_name, r.orcid, r.open_to_collaborate, r.affiliation_id, \
+pub const COLUMNS: &str =
+    "r.id, r.slug, r.display_name, r.sort_name, r.orcid, r.open_to_collaborate, r.affiliation_id, \
                            r.works_count, r.followers_count, r.collaborators_count, r.close_collaborators_count, \
                            r.linked_works_count, r.topic_norm2, r.topics_count, \
                            r.created_at";
@@ -263,7 +264,7 @@ pub async fn list(
         });
     }
     let (expr, kind) = match order.field {
-        ResearcherOrderField::DisplayName => ("r.display_name", SortKind::Text),
+        ResearcherOrderField::DisplayName => ("r.sort_name", SortKind::Text),
         ResearcherOrderField::WorksCount => ("r.works_count", SortKind::Int),
         ResearcherOrderField::FollowersCount => ("r.followers_count", SortKind::Int),
         ResearcherOrderField::Relevance if with.is_some() => ("m.rank", SortKind::Float),

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use entity::{researcher, topic, work};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::group_by;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
@@ -210,7 +210,11 @@ pub async fn list(
         // Works without a year sort as year 0 (first when ascending).
         WorkOrderField::Year if by_researcher => ("fa.work_year", SortKind::Int),
         WorkOrderField::Year => ("COALESCE(w.year, 0)", SortKind::Int),
-        WorkOrderField::Title => ("w.title", SortKind::Text),
+        // Byte order on both databases (`ix_works_title_bytes` on PostgreSQL; see `domain::names`).
+        WorkOrderField::Title => match db.get_database_backend() {
+            DbBackend::Postgres => ("w.title COLLATE \"C\"", SortKind::Text),
+            _ => ("w.title", SortKind::Text),
+        },
         WorkOrderField::CitedByCount => ("w.cited_by_count", SortKind::Int),
         WorkOrderField::Relevance if with.is_some() => ("m.rank", SortKind::Float),
         WorkOrderField::Relevance => return Err(AppError::bad_input("order by RELEVANCE needs a `search` filter")),

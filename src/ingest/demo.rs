@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
 use serde::Deserialize;
 
 use crate::domain::catalogue::{add_work_in, NewWork};
+use crate::domain::names::sort_key;
 use crate::domain::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
@@ -114,6 +115,7 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Outcome> {
         let row = researcher::Entity::insert(researcher::ActiveModel {
             slug: Set(r.slug.clone()),
             display_name: Set(r.display_name.clone()),
+            sort_name: Set(sort_key(&r.display_name)),
             orcid: Set(r.orcid.clone()),
             open_to_collaborate: Set(r.open_to_collaborate),
             affiliation_id: Set(affiliation_id),

@@ -5,6 +5,7 @@
 pub mod bulk;
 pub mod demo;
 pub mod recount;
+pub mod sort_keys;
 pub mod synthetic;
 
 use indicatif::{ProgressBar, ProgressStyle};

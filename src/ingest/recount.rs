@@ -28,11 +28,11 @@ pub const BASE_COUNTERS: &[&str] = &[
     // Both directions of every co-author pair; first and last year ignore
     // works without a year.
     "DELETE FROM collaborations",
-    "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_name) \
-     SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year), r.display_name \
+    "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_sort_name) \
+     SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year), r.sort_name \
      FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
      JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = b.researcher_id \
-     GROUP BY a.researcher_id, b.researcher_id, r.display_name",
+     GROUP BY a.researcher_id, b.researcher_id, r.sort_name",
 ];
 
 /// The summaries and the counters derived from them, from the base tables
@@ -75,6 +75,8 @@ pub async fn run(db: &DatabaseConnection, show_progress: bool) -> AppResult<Dura
     let statements: Vec<&str> = BASE_COUNTERS.iter().chain(SUMMARIES).copied().collect();
     let progress = Progress::new(show_progress, statements.len() as u64, "recount");
     let txn = begin_write(db).await?;
+    // Keys first: the co-author pairs copy them.
+    super::sort_keys::refresh(&txn, super::sort_keys::Scope::All).await?;
     for sql in statements {
         txn.execute_raw(Statement::from_string(txn.get_database_backend(), sql)).await?;
         progress.0.inc(1);

@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 
 use super::bulk::{BulkWriter, Cell};
 use super::Progress;
+use crate::domain::names::sort_key;
 use crate::domain::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
@@ -273,7 +274,7 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
         (0..fields).map(|_| Field { members: Vec::new(), cumulative: Vec::new() }).collect();
     let mut institution_of = vec![0u64; size.researchers as usize + 1];
     let mut field_of = vec![0u64; size.researchers as usize + 1];
-    let mut names: Vec<String> = vec![String::new(); size.researchers as usize + 1];
+    let mut sort_names: Vec<String> = vec![String::new(); size.researchers as usize + 1];
     let progress = Progress::new(show_progress, size.researchers, "researchers");
     let mut batch = Vec::with_capacity(BATCH as usize);
     for id in 1..=size.researchers {
@@ -288,11 +289,13 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
         members.cumulative.push(previous + weight);
         let first = FIRST[rng.random_range(0..FIRST.len())];
         let last = LAST[rng.random_range(0..LAST.len())];
-        names[id as usize] = format!("{first} {last}");
+        let display_name = format!("{first} {last}");
+        sort_names[id as usize] = sort_key(&display_name);
         batch.push(vec![
             Cell::Int(id as i64),
             Cell::Text(format!("{}-{}-{id}", first.to_lowercase(), last.to_lowercase())),
-            Cell::Text(names[id as usize].clone()),
+            Cell::Text(display_name),
+            Cell::Text(sort_names[id as usize].clone()),
             Cell::Bool(rng.random_bool(0.2)),
             Cell::Int(institution as i64),
             Cell::Int(0),
@@ -307,6 +310,7 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
                         "id",
                         "slug",
                         "display_name",
+                        "sort_name",
                         "open_to_collaborate",
                         "affiliation_id",
                         "works_count",
@@ -476,7 +480,7 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
         .await?;
     finishing.0.inc(2);
     finishing.0.set_message("co-authors");
-    pairs.write(&writer, &names).await?;
+    pairs.write(&writer, &sort_names).await?;
     finishing.0.set_message("summaries");
     for sql in super::recount::SUMMARIES {
         writer.execute(sql).await?;
@@ -536,7 +540,7 @@ impl CoauthorPairs {
 
     /// Writes both directions of every pair, with shared works and first
     /// and last year, in primary-key order.
-    async fn write(self, writer: &BulkWriter, names: &[String]) -> AppResult<()> {
+    async fn write(self, writer: &BulkWriter, sort_names: &[String]) -> AppResult<()> {
         let mut occurrences = self.occurrences;
         occurrences.sort_unstable();
         // (researcher << 32 | coauthor, shared works, first year, last year)
@@ -555,7 +559,7 @@ impl CoauthorPairs {
             rows.iter().map(|&(key, n, first, last)| ((key & 0xFFFF_FFFF) << 32 | key >> 32, n, first, last)).collect();
         rows.extend(mirrored);
         rows.sort_unstable_by_key(|row| row.0);
-        let columns = ["researcher_id", "coauthor_id", "shared_works", "first_year", "last_year", "coauthor_name"];
+        let columns = ["researcher_id", "coauthor_id", "shared_works", "first_year", "last_year", "coauthor_sort_name"];
         for chunk in rows.chunks(200_000) {
             let cells: Vec<Vec<Cell>> = chunk
                 .iter()
@@ -567,7 +571,7 @@ impl CoauthorPairs {
                         Cell::Int(i64::from(n)),
                         Cell::Int(i64::from(first)),
                         Cell::Int(i64::from(last)),
-                        Cell::Text(names.get(coauthor as usize).cloned().unwrap_or_default()),
+                        Cell::Text(sort_names.get(coauthor as usize).cloned().unwrap_or_default()),
                     ]
                 })
                 .collect();

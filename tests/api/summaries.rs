@@ -53,8 +53,8 @@ const CHECKS: &[(&str, &str, &str)] = &[
     ),
     (
         "collaboration names",
-        "SELECT researcher_id, coauthor_id, coauthor_name FROM collaborations",
-        "SELECT c.researcher_id, c.coauthor_id, r.display_name FROM collaborations c JOIN researchers r ON r.id = c.coauthor_id",
+        "SELECT researcher_id, coauthor_id, coauthor_sort_name FROM collaborations",
+        "SELECT c.researcher_id, c.coauthor_id, r.sort_name FROM collaborations c JOIN researchers r ON r.id = c.coauthor_id",
     ),
     (
         "researcher_topics",
@@ -246,6 +246,8 @@ async fn recount_restores_counters_and_summaries_that_were_corrupted() {
     app.operation_data_as(&follower, "mutations.graphql", "Follow", json!({ "researcherId": marc })).await;
     let profile = || app.operation_data("profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard" }));
     let before = profile().await["researcher"]["counts"].clone();
+    let directory = || app.data("{ researchers(first: 100) { edges { node { slug } } } }", json!({}));
+    let names_before = directory().await;
     assert_eq!(
         before,
         json!({ "works": 6, "followers": 1, "topics": 9, "collaborators": 14, "closeCollaborators": 4 })
@@ -259,6 +261,8 @@ async fn recount_restores_counters_and_summaries_that_were_corrupted() {
         "DELETE FROM collaborations WHERE shared_works >= 2",
         "DELETE FROM researcher_topics",
         "UPDATE researcher_facets SET works_count = 42",
+        "UPDATE researchers SET sort_name = slug",
+        "UPDATE collaborations SET coauthor_sort_name = ''",
     ] {
         app.db.execute_unprepared(corruption).await.expect("corrupt a counter");
     }
@@ -274,5 +278,6 @@ async fn recount_restores_counters_and_summaries_that_were_corrupted() {
     assert!(output.status.success(), "recount failed: {}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stdout).contains("recounted"));
     assert_eq!(profile().await["researcher"]["counts"], before);
+    assert_eq!(directory().await, names_before, "sort keys rebuilt");
     assert_summaries_agree(&app).await;
 }
