@@ -66,8 +66,15 @@ pub enum WorkKind {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "domain::researchers::ResearcherOrderField")]
 pub enum ResearcherOrderField {
+    /// Alphabetical, ignoring case and accents; the same on every database.
     DisplayName,
+    /// Best effort while works are added: a researcher whose count changes
+    /// between two pages may be skipped or seen twice; every other one is
+    /// seen exactly once.
     WorksCount,
+    /// Best effort while people follow: a researcher whose follower count
+    /// changes between two pages may be skipped or seen twice; every other
+    /// one is seen exactly once.
     FollowersCount,
     /// Best match first; needs `filter.search`.
     Relevance,

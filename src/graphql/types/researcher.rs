@@ -130,7 +130,9 @@ impl Researcher {
         Ok(connection(&key, page, Work))
     }
 
-    /// Co-authors, by shared works (most first), then name.
+    /// Co-authors, by shared works (most first), then name. Best effort while
+    /// works are added: a co-author whose shared works change between two
+    /// pages may be skipped or seen twice; every other one is seen once.
     #[graphql(complexity = "crate::graphql::page_cost(first, None, child_complexity)")]
     async fn collaborators(
         &self,
