@@ -76,21 +76,21 @@ pub async fn refresh(db: &impl ConnectionTrait, scope: Scope) -> AppResult<u64> 
                 }
             })
             .collect();
-        let ids: Vec<Value> = updates.iter().map(|(id, _)| (*id).into()).collect();
         let update = format!(
             "UPDATE researchers SET sort_name = v.column2 FROM (VALUES {}) AS v WHERE researchers.id = v.column1",
             rows_sql.join(", ")
         );
         db.execute_raw(Statement::from_sql_and_values(backend, update, values)).await?;
-        let id_list: Vec<String> = (1..=ids.len()).map(placeholder).collect();
-        let copy = format!(
-            "UPDATE collaborations SET coauthor_sort_name = \
-             (SELECT r.sort_name FROM researchers r WHERE r.id = collaborations.coauthor_id) \
-             WHERE coauthor_id IN ({})",
-            id_list.join(", ")
-        );
-        db.execute_raw(Statement::from_sql_and_values(backend, copy, ids)).await?;
         changed += updates.len() as u64;
+    }
+    if changed > 0 {
+        // The co-author pairs copy the keys: one set-based pass, since a
+        // pair table holds many rows per researcher.
+        db.execute_unprepared(
+            "UPDATE collaborations SET coauthor_sort_name = r.sort_name FROM researchers r \
+             WHERE r.id = collaborations.coauthor_id AND collaborations.coauthor_sort_name <> r.sort_name",
+        )
+        .await?;
     }
     Ok(changed)
 }
