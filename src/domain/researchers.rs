@@ -3,16 +3,17 @@
 use std::collections::HashMap;
 
 use entity::{external_id, researcher};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect,
 };
 
 use super::claims::ClaimMethod;
-use super::group_by;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
 use super::sql::Sql;
+use super::{group_by, statement};
 use crate::error::{AppError, AppResult};
 
 /// The columns of `researchers` as the entity reads them, for joins.
@@ -75,9 +76,12 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap
 
 /// `NOT_FOUND` unless the researcher exists.
 pub async fn ensure_exists(db: &impl ConnectionTrait, researcher_id: i64) -> AppResult<()> {
-    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM researchers WHERE id = ");
-    sql.bind(researcher_id);
-    if sql.fetch_count(db).await? == 0 {
+    let select = Query::select()
+        .expr_as(Expr::col(Asterisk).count(), "n")
+        .from(researcher::Entity)
+        .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
+        .to_owned();
+    if statement::count(db, &select).await? == 0 {
         return Err(AppError::not_found("researcher"));
     }
     Ok(())
@@ -296,9 +300,12 @@ pub async fn update_profile(
         return Err(AppError::Forbidden("only the record's approved owner may edit its profile".to_owned()));
     }
     if let Some(open) = open_to_collaborate {
-        let mut update = Sql::new("UPDATE researchers SET open_to_collaborate = ");
-        update.bind(open).push(" WHERE id = ").bind(researcher_id);
-        txn.execute_raw(update.build(txn.get_database_backend())).await?;
+        let update = Query::update()
+            .table(researcher::Entity)
+            .value(researcher::Column::OpenToCollaborate, open)
+            .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
+            .to_owned();
+        statement::execute(&txn, &update).await?;
     }
     let updated = by_ids(&txn, &[researcher_id])
         .await?
