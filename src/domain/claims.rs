@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::page::{Listing, Page, PageRequest, SortSpec};
-use super::sql::Sql;
+use super::statement::columns_of;
 use super::{begin_write, researchers, statement};
 use crate::error::{AppError, AppResult};
 
@@ -110,8 +110,6 @@ fn claims(rows: Vec<claim::Model>) -> AppResult<Vec<Claim>> {
 }
 
 pub const QUEUE_LIST: &str = "claims:ID:ASC";
-const COLUMNS: &str =
-    "c.id, c.user_id, c.researcher_id, c.status, c.method, c.message, c.review_note, c.reviewer_id, c.created_at, c.decided_at";
 const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// Who is acting, as far as claims care.
@@ -295,15 +293,15 @@ pub async fn of_user(db: &impl ConnectionTrait, user_id: i64, limit: u64) -> App
 
 /// The moderators' queue: claims in `status` (all when `None`), oldest first.
 pub async fn queue(db: &impl ConnectionTrait, state: Option<ClaimState>, page: &PageRequest) -> AppResult<Page<Claim>> {
-    let mut from_where = Sql::new("FROM claims c WHERE 1 = 1");
+    let mut from_where = Query::select().from_as(claim::Entity, "c").to_owned();
     if let Some(state) = state {
-        from_where.push(" AND c.status = ").bind(state.as_stored());
+        from_where.and_where(Expr::col(("c", claim::Column::Status)).eq(state.as_stored()));
     }
     let listing = Listing {
         with: None,
-        columns: COLUMNS.to_owned(),
+        columns: columns_of::<claim::Entity>("c"),
         from_where,
-        id_expr: "c.id".to_owned(),
+        id_expr: Expr::col(("c", claim::Column::Id)),
         sort: SortSpec { keys: Vec::new(), descending: false },
         count: None,
     };
