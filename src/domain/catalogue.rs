@@ -4,11 +4,14 @@
 //! `researcher_facets`, `collaborations` and the researchers' co-author,
 //! linked-work and topic-profile counters.
 use chrono::Utc;
-use entity::{researcher, topic};
+use entity::{authorship, collaboration, researcher, researcher_facet, researcher_topic, topic, work, work_topic};
+use sea_orm::sea_query::{
+    Asterisk, BinOper, CaseStatement, Expr, ExprTrait, Func, JoinType, OnConflict, Query, UnionType,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::begin_write;
-use super::sql::Sql;
+use super::statement::{self, literal, subquery};
 use super::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
@@ -25,10 +28,6 @@ pub struct NewWork {
     /// Researcher ids in byline order, without repeats.
     pub authors: Vec<i64>,
     pub topics: Vec<i64>,
-}
-
-async fn run(db: &impl ConnectionTrait, sql: &Sql) -> AppResult<u64> {
-    Ok(db.execute_raw(sql.build(db.get_database_backend())).await?.rows_affected())
 }
 
 /// Adds a work and its byline and topics in one transaction; returns its id.
@@ -63,131 +62,287 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
         return Err(AppError::not_found("a topic of the work"));
     }
     let authors = &work.authors;
-    let mut insert = Sql::new(
-        "INSERT INTO works (title, abstract, kind, year, venue, doi, arxiv_id, cited_by_count, authors_count, created_at) VALUES (",
-    );
-    insert
-        .bind(work.title.clone())
-        .push(", ")
-        .bind(work.summary.clone())
-        .push(", ")
-        .bind(work.kind.as_stored())
-        .push(", ")
-        .bind(work.year)
-        .push(", ")
-        .bind(work.venue.clone())
-        .push(", ")
-        .bind(work.doi.clone())
-        .push(", ")
-        .bind(work.arxiv_id.clone())
-        .push(", ")
-        .bind(work.cited_by_count)
-        .push(", ")
-        .bind(authors.len() as i32)
-        .push(", ")
-        .bind(Utc::now())
-        .push(") RETURNING id");
+    let insert = Query::insert()
+        .into_table(work::Entity)
+        .columns([
+            work::Column::Title,
+            work::Column::Abstract,
+            work::Column::Kind,
+            work::Column::Year,
+            work::Column::Venue,
+            work::Column::Doi,
+            work::Column::ArxivId,
+            work::Column::CitedByCount,
+            work::Column::AuthorsCount,
+            work::Column::CreatedAt,
+        ])
+        .values_panic([
+            work.title.clone().into(),
+            work.summary.clone().into(),
+            work.kind.as_stored().into(),
+            work.year.into(),
+            work.venue.clone().into(),
+            work.doi.clone().into(),
+            work.arxiv_id.clone().into(),
+            work.cited_by_count.into(),
+            (authors.len() as i32).into(),
+            Utc::now().into(),
+        ])
+        .returning_col(work::Column::Id)
+        .to_owned();
     let row = txn
-        .query_one_raw(insert.build(txn.get_database_backend()))
+        .query_one(&insert)
         .await
         .map_err(|e| AppError::conflict_on_unique(e, "a work with this DOI or arXiv id exists"))?;
     let work_id: i64 = row.ok_or(AppError::Internal)?.try_get("", "id")?;
     let year_key = work.year.unwrap_or(0);
 
     for (position, author) in authors.iter().enumerate() {
-        let mut byline = Sql::new("INSERT INTO authorships (work_id, researcher_id, position, work_year) VALUES (");
-        byline
-            .bind(work_id)
-            .push(", ")
-            .bind(*author)
-            .push(", ")
-            .bind(position as i32 + 1)
-            .push(", ")
-            .bind(year_key)
-            .push(")");
-        run(txn, &byline).await?;
+        let byline = Query::insert()
+            .into_table(authorship::Entity)
+            .columns([
+                authorship::Column::WorkId,
+                authorship::Column::ResearcherId,
+                authorship::Column::Position,
+                authorship::Column::WorkYear,
+            ])
+            .values_panic([work_id.into(), (*author).into(), (position as i32 + 1).into(), year_key.into()])
+            .to_owned();
+        statement::execute(txn, &byline).await?;
     }
     for topic in &topic_ids {
-        let mut link = Sql::new("INSERT INTO work_topics (work_id, topic_id) VALUES (");
-        link.bind(work_id).push(", ").bind(*topic).push(")");
-        run(txn, &link).await?;
+        let link = Query::insert()
+            .into_table(work_topic::Entity)
+            .columns([work_topic::Column::WorkId, work_topic::Column::TopicId])
+            .values_panic([work_id.into(), (*topic).into()])
+            .to_owned();
+        statement::execute(txn, &link).await?;
     }
 
-    let mut counters = Sql::new("UPDATE researchers SET works_count = works_count + 1 WHERE id IN (");
-    counters.bind_list(authors).push(")");
-    run(txn, &counters).await?;
-    let mut topics = Sql::new(
-        "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
-         SELECT a.researcher_id, wt.topic_id, 1 FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id \
-         WHERE a.work_id = ",
-    );
-    topics
-        .bind(work_id)
-        .push(" ON CONFLICT (researcher_id, topic_id) DO UPDATE SET works_count = researcher_topics.works_count + 1");
-    run(txn, &topics).await?;
+    let of_authors = Expr::col(researcher::Column::Id).is_in(authors.iter().copied());
+    let counters = Query::update()
+        .table(researcher::Entity)
+        .value(researcher::Column::WorksCount, Expr::col(researcher::Column::WorksCount).add(1))
+        .and_where(of_authors.clone())
+        .to_owned();
+    statement::execute(txn, &counters).await?;
+    let topics = Query::insert()
+        .into_table(researcher_topic::Entity)
+        .columns([
+            researcher_topic::Column::ResearcherId,
+            researcher_topic::Column::TopicId,
+            researcher_topic::Column::WorksCount,
+        ])
+        .select_from(
+            Query::select()
+                .column(("a", authorship::Column::ResearcherId))
+                .column(("wt", work_topic::Column::TopicId))
+                .expr(literal(1))
+                .from_as(authorship::Entity, "a")
+                .join_as(
+                    JoinType::Join,
+                    work_topic::Entity,
+                    "wt",
+                    Expr::col(("wt", work_topic::Column::WorkId)).equals(("a", authorship::Column::WorkId)),
+                )
+                .and_where(Expr::col(("a", authorship::Column::WorkId)).eq(work_id))
+                .to_owned(),
+        )
+        .map_err(AppError::internal)?
+        .on_conflict(
+            OnConflict::columns([researcher_topic::Column::ResearcherId, researcher_topic::Column::TopicId])
+                .value(
+                    researcher_topic::Column::WorksCount,
+                    Expr::col((researcher_topic::Entity, researcher_topic::Column::WorksCount)).add(1),
+                )
+                .to_owned(),
+        )
+        .to_owned();
+    statement::execute(txn, &topics).await?;
     if !work.topics.is_empty() {
-        let mut norms = Sql::new(
-            "UPDATE researchers SET topic_norm2 = (SELECT COALESCE(SUM(CAST(t.works_count AS BIGINT) * t.works_count), 0) \
-             FROM researcher_topics t WHERE t.researcher_id = researchers.id), \
-             topics_count = (SELECT COUNT(*) FROM researcher_topics t WHERE t.researcher_id = researchers.id) \
-             WHERE id IN (",
-        );
-        norms.bind_list(authors).push(")");
-        run(txn, &norms).await?;
+        let of_researcher = || {
+            Expr::col(("t", researcher_topic::Column::ResearcherId))
+                .equals((researcher::Entity, researcher::Column::Id))
+        };
+        let works_count = || Expr::col(("t", researcher_topic::Column::WorksCount));
+        let norm2 = Query::select()
+            .expr(Func::coalesce([
+                Func::sum(Func::cast_as(works_count(), "BIGINT").mul(works_count())).into(),
+                literal(0),
+            ]))
+            .from_as(researcher_topic::Entity, "t")
+            .and_where(of_researcher())
+            .to_owned();
+        let topics_count = Query::select()
+            .expr(Expr::col(Asterisk).count())
+            .from_as(researcher_topic::Entity, "t")
+            .and_where(of_researcher())
+            .to_owned();
+        let norms = Query::update()
+            .table(researcher::Entity)
+            .value(researcher::Column::TopicNorm2, subquery(norm2))
+            .value(researcher::Column::TopicsCount, subquery(topics_count))
+            .and_where(of_authors.clone())
+            .to_owned();
+        statement::execute(txn, &norms).await?;
     }
     // The work's year, kind and venue, once per author. SQLite needs the
     // `WHERE` to parse `ON CONFLICT` after a compound `SELECT`.
-    let mut facets = Sql::new(
-        "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
-         SELECT f.researcher_id, f.facet, f.value, 1 FROM (\
-           SELECT a.researcher_id AS researcher_id, 'year' AS facet, CAST(w.year AS VARCHAR(8)) AS value \
-             FROM authorships a JOIN works w ON w.id = a.work_id WHERE a.work_id = ",
-    );
-    facets
-        .bind(work_id)
-        .push(
-            " AND w.year IS NOT NULL \
-           UNION ALL SELECT a.researcher_id, 'kind', w.kind FROM authorships a JOIN works w ON w.id = a.work_id \
-             WHERE a.work_id = ",
+    let bylines = || {
+        Query::select()
+            .column(("a", authorship::Column::ResearcherId))
+            .from_as(authorship::Entity, "a")
+            .join_as(
+                JoinType::Join,
+                work::Entity,
+                "w",
+                Expr::col(("w", work::Column::Id)).equals(("a", authorship::Column::WorkId)),
+            )
+            .and_where(Expr::col(("a", authorship::Column::WorkId)).eq(work_id))
+            .to_owned()
+    };
+    let each_facet = bylines()
+        .expr_as(literal("year"), "facet")
+        .expr_as(Func::cast_as(Expr::col(("w", work::Column::Year)), "VARCHAR(8)"), "value")
+        .and_where(Expr::col(("w", work::Column::Year)).is_not_null())
+        .unions([
+            (UnionType::All, bylines().expr(literal("kind")).column(("w", work::Column::Kind)).to_owned()),
+            (
+                UnionType::All,
+                bylines()
+                    .expr(literal("venue"))
+                    .column(("w", work::Column::Venue))
+                    .and_where(Expr::col(("w", work::Column::Venue)).is_not_null())
+                    .to_owned(),
+            ),
+        ])
+        .to_owned();
+    let facets = Query::insert()
+        .into_table(researcher_facet::Entity)
+        .columns([
+            researcher_facet::Column::ResearcherId,
+            researcher_facet::Column::Facet,
+            researcher_facet::Column::Value,
+            researcher_facet::Column::WorksCount,
+        ])
+        .select_from(
+            Query::select()
+                .columns([("f", "researcher_id"), ("f", "facet"), ("f", "value")])
+                .expr(literal(1))
+                .from_subquery(each_facet, "f")
+                .and_where(Expr::cust("1 = 1"))
+                .to_owned(),
         )
-        .bind(work_id)
-        .push(
-            " UNION ALL SELECT a.researcher_id, 'venue', w.venue FROM authorships a JOIN works w ON w.id = a.work_id \
-             WHERE a.work_id = ",
+        .map_err(AppError::internal)?
+        .on_conflict(
+            OnConflict::columns([
+                researcher_facet::Column::ResearcherId,
+                researcher_facet::Column::Facet,
+                researcher_facet::Column::Value,
+            ])
+            .value(
+                researcher_facet::Column::WorksCount,
+                Expr::col((researcher_facet::Entity, researcher_facet::Column::WorksCount)).add(1),
+            )
+            .to_owned(),
         )
-        .bind(work_id)
-        .push(
-            " AND w.venue IS NOT NULL) f WHERE 1 = 1 \
-         ON CONFLICT (researcher_id, facet, value) DO UPDATE SET works_count = researcher_facets.works_count + 1",
-        );
-    run(txn, &facets).await?;
+        .to_owned();
+    statement::execute(txn, &facets).await?;
     // Both directions of every co-author pair; first and last year ignore
     // works without a year.
-    let mut pairs = Sql::new(
-        "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_sort_name) \
-         SELECT a.researcher_id, b.researcher_id, 1, w.year, w.year, r.sort_name FROM authorships a \
-         JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-         JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = b.researcher_id WHERE a.work_id = ",
-    );
-    pairs.bind(work_id).push(
-        " ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET shared_works = collaborations.shared_works + 1, \
-         first_year = CASE WHEN excluded.first_year IS NULL THEN collaborations.first_year \
-           WHEN collaborations.first_year IS NULL OR excluded.first_year < collaborations.first_year \
-           THEN excluded.first_year ELSE collaborations.first_year END, \
-         last_year = CASE WHEN excluded.last_year IS NULL THEN collaborations.last_year \
-           WHEN collaborations.last_year IS NULL OR excluded.last_year > collaborations.last_year \
-           THEN excluded.last_year ELSE collaborations.last_year END",
-    );
-    run(txn, &pairs).await?;
+    let pair_rows = Query::select()
+        .column(("a", authorship::Column::ResearcherId))
+        .column(("b", authorship::Column::ResearcherId))
+        .expr(literal(1))
+        .column(("w", work::Column::Year))
+        .column(("w", work::Column::Year))
+        .column(("r", researcher::Column::SortName))
+        .from_as(authorship::Entity, "a")
+        .join_as(
+            JoinType::Join,
+            authorship::Entity,
+            "b",
+            Expr::col(("b", authorship::Column::WorkId)).equals(("a", authorship::Column::WorkId)).and(
+                Expr::col(("b", authorship::Column::ResearcherId)).not_equals(("a", authorship::Column::ResearcherId)),
+            ),
+        )
+        .join_as(
+            JoinType::Join,
+            work::Entity,
+            "w",
+            Expr::col(("w", work::Column::Id)).equals(("a", authorship::Column::WorkId)),
+        )
+        .join_as(
+            JoinType::Join,
+            researcher::Entity,
+            "r",
+            Expr::col(("r", researcher::Column::Id)).equals(("b", authorship::Column::ResearcherId)),
+        )
+        .and_where(Expr::col(("a", authorship::Column::WorkId)).eq(work_id))
+        .to_owned();
+    // The earlier (later) of the kept and the new year, a missing year
+    // never winning.
+    let year_bound = |column: collaboration::Column, new_wins: BinOper| {
+        let kept = || Expr::col((collaboration::Entity, column));
+        let new = || Expr::col(("excluded", column));
+        CaseStatement::new()
+            .case(new().is_null(), kept())
+            .case(kept().is_null().or(new().binary(new_wins, kept())), new())
+            .finally(kept())
+    };
+    let pairs = Query::insert()
+        .into_table(collaboration::Entity)
+        .columns([
+            collaboration::Column::ResearcherId,
+            collaboration::Column::CoauthorId,
+            collaboration::Column::SharedWorks,
+            collaboration::Column::FirstYear,
+            collaboration::Column::LastYear,
+            collaboration::Column::CoauthorSortName,
+        ])
+        .select_from(pair_rows)
+        .map_err(AppError::internal)?
+        .on_conflict(
+            OnConflict::columns([collaboration::Column::ResearcherId, collaboration::Column::CoauthorId])
+                .values([
+                    (
+                        collaboration::Column::SharedWorks,
+                        Expr::col((collaboration::Entity, collaboration::Column::SharedWorks)).add(1),
+                    ),
+                    (
+                        collaboration::Column::FirstYear,
+                        year_bound(collaboration::Column::FirstYear, BinOper::SmallerThan).into(),
+                    ),
+                    (
+                        collaboration::Column::LastYear,
+                        year_bound(collaboration::Column::LastYear, BinOper::GreaterThan).into(),
+                    ),
+                ])
+                .to_owned(),
+        )
+        .to_owned();
+    statement::execute(txn, &pairs).await?;
     let linked = i32::from(work.doi.is_some() || work.arxiv_id.is_some());
-    let mut counters = Sql::new(
-        "UPDATE researchers SET \
-         collaborators_count = (SELECT COUNT(*) FROM collaborations c WHERE c.researcher_id = researchers.id), \
-         close_collaborators_count = (SELECT COUNT(*) FROM collaborations c \
-           WHERE c.researcher_id = researchers.id AND c.shared_works >= 2), \
-         linked_works_count = linked_works_count + ",
-    );
-    counters.bind(linked).push(" WHERE id IN (").bind_list(authors).push(")");
-    run(txn, &counters).await?;
+    let coauthors = || {
+        Query::select()
+            .expr(Expr::col(Asterisk).count())
+            .from_as(collaboration::Entity, "c")
+            .and_where(
+                Expr::col(("c", collaboration::Column::ResearcherId))
+                    .equals((researcher::Entity, researcher::Column::Id)),
+            )
+            .to_owned()
+    };
+    let counters = Query::update()
+        .table(researcher::Entity)
+        .value(researcher::Column::CollaboratorsCount, subquery(coauthors()))
+        .value(
+            researcher::Column::CloseCollaboratorsCount,
+            subquery(coauthors().and_where(Expr::col(("c", collaboration::Column::SharedWorks)).gte(2)).to_owned()),
+        )
+        .value(researcher::Column::LinkedWorksCount, Expr::col(researcher::Column::LinkedWorksCount).add(linked))
+        .and_where(of_authors)
+        .to_owned();
+    statement::execute(txn, &counters).await?;
     Ok(work_id)
 }

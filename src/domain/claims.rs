@@ -3,14 +3,15 @@
 //! one transaction and conditions its update on the state it read.
 use chrono::{DateTime, Utc};
 use entity::claim;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 
 use super::page::{Listing, Page, PageRequest, SortSpec};
-use super::sql::Sql;
-use super::{begin_write, researchers};
+use super::statement::columns_of;
+use super::{begin_write, researchers, statement};
 use crate::error::{AppError, AppResult};
 
 const PENDING: &str = ClaimState::Pending.as_stored();
@@ -109,8 +110,6 @@ fn claims(rows: Vec<claim::Model>) -> AppResult<Vec<Claim>> {
 }
 
 pub const QUEUE_LIST: &str = "claims:ID:ASC";
-const COLUMNS: &str =
-    "c.id, c.user_id, c.researcher_id, c.status, c.method, c.message, c.review_note, c.reviewer_id, c.created_at, c.decided_at";
 const MAX_MESSAGE_CHARS: usize = 2000;
 
 /// Who is acting, as far as claims care.
@@ -208,19 +207,14 @@ pub async fn withdraw(db: &DatabaseConnection, user_id: i64, claim_id: i64) -> A
     if current.user_id != user_id {
         return Err(AppError::Forbidden("only the claimant may withdraw a claim".to_owned()));
     }
-    let mut update = Sql::new("UPDATE claims SET status = ");
-    update
-        .bind(ClaimState::Withdrawn.as_stored())
-        .push(", decided_at = ")
-        .bind(Utc::now())
-        .push(" WHERE id = ")
-        .bind(claim_id)
-        .push(" AND status IN (")
-        .bind(PENDING)
-        .push(", ")
-        .bind(APPROVED)
-        .push(")");
-    if txn.execute_raw(update.build(txn.get_database_backend())).await?.rows_affected() == 0 {
+    let update = Query::update()
+        .table(claim::Entity)
+        .value(claim::Column::Status, ClaimState::Withdrawn.as_stored())
+        .value(claim::Column::DecidedAt, Utc::now())
+        .and_where(Expr::col(claim::Column::Id).eq(claim_id))
+        .and_where(Expr::col(claim::Column::Status).is_in([PENDING, APPROVED]))
+        .to_owned();
+    if statement::execute(&txn, &update).await? == 0 {
         return Err(already_decided(&current));
     }
     let updated = by_id(&txn, claim_id).await?;
@@ -251,23 +245,18 @@ pub async fn review(
         Decision::Approve => (ClaimState::Approved, Some(ClaimMethod::Moderator)),
         Decision::Reject => (ClaimState::Rejected, None),
     };
-    let mut update = Sql::new("UPDATE claims SET status = ");
-    update
-        .bind(state.as_stored())
-        .push(", method = ")
-        .bind(method.map(|m| m.as_stored().to_owned()))
-        .push(", review_note = ")
-        .bind(note)
-        .push(", reviewer_id = ")
-        .bind(reviewer_id)
-        .push(", decided_at = ")
-        .bind(Utc::now())
-        .push(" WHERE id = ")
-        .bind(claim_id)
-        .push(" AND status = ")
-        .bind(PENDING);
+    let update = Query::update()
+        .table(claim::Entity)
+        .value(claim::Column::Status, state.as_stored())
+        .value(claim::Column::Method, method.map(|m| m.as_stored().to_owned()))
+        .value(claim::Column::ReviewNote, note)
+        .value(claim::Column::ReviewerId, reviewer_id)
+        .value(claim::Column::DecidedAt, Utc::now())
+        .and_where(Expr::col(claim::Column::Id).eq(claim_id))
+        .and_where(Expr::col(claim::Column::Status).eq(PENDING))
+        .to_owned();
     let result = txn
-        .execute_raw(update.build(txn.get_database_backend()))
+        .execute(&update)
         .await
         .map_err(|e| AppError::conflict_on_unique(e, "another claim on this record is already approved"))?;
     if result.rows_affected() == 0 {
@@ -304,15 +293,15 @@ pub async fn of_user(db: &impl ConnectionTrait, user_id: i64, limit: u64) -> App
 
 /// The moderators' queue: claims in `status` (all when `None`), oldest first.
 pub async fn queue(db: &impl ConnectionTrait, state: Option<ClaimState>, page: &PageRequest) -> AppResult<Page<Claim>> {
-    let mut from_where = Sql::new("FROM claims c WHERE 1 = 1");
+    let mut from_where = Query::select().from_as(claim::Entity, "c").to_owned();
     if let Some(state) = state {
-        from_where.push(" AND c.status = ").bind(state.as_stored());
+        from_where.and_where(Expr::col(("c", claim::Column::Status)).eq(state.as_stored()));
     }
     let listing = Listing {
         with: None,
-        columns: COLUMNS.to_owned(),
+        columns: columns_of::<claim::Entity>("c"),
         from_where,
-        id_expr: "c.id".to_owned(),
+        id_expr: Expr::col(("c", claim::Column::Id)),
         sort: SortSpec { keys: Vec::new(), descending: false },
         count: None,
     };

@@ -1,17 +1,21 @@
 //! Follows: idempotent in the database (primary key plus insert-if-absent),
 //! with the researcher's follower counter kept in the same transaction.
 use chrono::Utc;
+use entity::{follow, researcher};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use super::begin_write;
 use super::researchers::ensure_exists;
-use super::sql::Sql;
+use super::{begin_write, statement};
 use crate::error::AppResult;
 
 async fn add_to_followers(db: &impl ConnectionTrait, researcher_id: i64, delta: i32) -> AppResult<()> {
-    let mut sql = Sql::new("UPDATE researchers SET followers_count = followers_count + ");
-    sql.bind(delta).push(" WHERE id = ").bind(researcher_id);
-    db.execute_raw(sql.build(db.get_database_backend())).await?;
+    let update = Query::update()
+        .table(researcher::Entity)
+        .value(researcher::Column::FollowersCount, Expr::col(researcher::Column::FollowersCount).add(delta))
+        .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
+        .to_owned();
+    statement::execute(db, &update).await?;
     Ok(())
 }
 
@@ -20,15 +24,15 @@ async fn add_to_followers(db: &impl ConnectionTrait, researcher_id: i64, delta: 
 pub async fn follow(db: &DatabaseConnection, user_id: i64, researcher_id: i64) -> AppResult<bool> {
     let txn = begin_write(db).await?;
     ensure_exists(&txn, researcher_id).await?;
-    let mut insert = Sql::new("INSERT INTO follows (user_id, researcher_id, created_at) VALUES (");
-    insert
-        .bind(user_id)
-        .push(", ")
-        .bind(researcher_id)
-        .push(", ")
-        .bind(Utc::now())
-        .push(") ON CONFLICT (user_id, researcher_id) DO NOTHING");
-    let added = txn.execute_raw(insert.build(txn.get_database_backend())).await?.rows_affected() == 1;
+    let insert = Query::insert()
+        .into_table(follow::Entity)
+        .columns([follow::Column::UserId, follow::Column::ResearcherId, follow::Column::CreatedAt])
+        .values_panic([user_id.into(), researcher_id.into(), Utc::now().into()])
+        .on_conflict(
+            OnConflict::columns([follow::Column::UserId, follow::Column::ResearcherId]).do_nothing().to_owned(),
+        )
+        .to_owned();
+    let added = statement::execute(&txn, &insert).await? == 1;
     if added {
         add_to_followers(&txn, researcher_id, 1).await?;
     }
@@ -41,9 +45,12 @@ pub async fn follow(db: &DatabaseConnection, user_id: i64, researcher_id: i64) -
 pub async fn unfollow(db: &DatabaseConnection, user_id: i64, researcher_id: i64) -> AppResult<bool> {
     let txn = begin_write(db).await?;
     ensure_exists(&txn, researcher_id).await?;
-    let mut delete = Sql::new("DELETE FROM follows WHERE user_id = ");
-    delete.bind(user_id).push(" AND researcher_id = ").bind(researcher_id);
-    let removed = txn.execute_raw(delete.build(txn.get_database_backend())).await?.rows_affected() == 1;
+    let delete = Query::delete()
+        .from_table(follow::Entity)
+        .and_where(Expr::col(follow::Column::UserId).eq(user_id))
+        .and_where(Expr::col(follow::Column::ResearcherId).eq(researcher_id))
+        .to_owned();
+    let removed = statement::execute(&txn, &delete).await? == 1;
     if removed {
         add_to_followers(&txn, researcher_id, -1).await?;
     }
@@ -55,8 +62,12 @@ pub async fn unfollow(db: &DatabaseConnection, user_id: i64, researcher_id: i64)
 pub async fn existing(db: &impl ConnectionTrait, pairs: &[(i64, i64)]) -> AppResult<Vec<(i64, i64)>> {
     let users: Vec<i64> = pairs.iter().map(|p| p.0).collect();
     let researchers: Vec<i64> = pairs.iter().map(|p| p.1).collect();
-    let mut sql = Sql::new("SELECT user_id, researcher_id FROM follows WHERE user_id IN (");
-    sql.bind_list(&users).push(") AND researcher_id IN (").bind_list(&researchers).push(")");
-    let rows = sql.fetch_all(db).await?;
+    let select = Query::select()
+        .columns([follow::Column::UserId, follow::Column::ResearcherId])
+        .from(follow::Entity)
+        .and_where(Expr::col(follow::Column::UserId).is_in(users))
+        .and_where(Expr::col(follow::Column::ResearcherId).is_in(researchers))
+        .to_owned();
+    let rows = statement::rows(db, &select).await?;
     rows.iter().map(|row| Ok((row.try_get::<i64>("", "user_id")?, row.try_get::<i64>("", "researcher_id")?))).collect()
 }

@@ -1,11 +1,14 @@
 //! The collaborator graph: co-authors with their shared works.
-use entity::researcher;
+use entity::{collaboration, researcher, researcher_topic, topic};
+use sea_orm::sea_query::{
+    Asterisk, CaseStatement, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement, UnionType,
+};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::researchers::Researcher;
-use super::sql::Sql;
 use super::topics::Topic;
+use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
+use super::statement::{self, aliased, columns_of, literal};
 use crate::error::{AppError, AppResult};
 
 pub const COLLABORATORS_LIST: &str = "collaborators:SHARED_WORKS:DESC";
@@ -41,27 +44,38 @@ pub async fn collaborators(
     if min_shared_works < 1 {
         return Err(AppError::bad_input(format!("`minSharedWorks` must be at least 1, got {min_shared_works}")));
     }
-    let mut from_where =
-        Sql::new("FROM collaborations c JOIN researchers r ON r.id = c.coauthor_id WHERE c.researcher_id = ");
-    from_where.bind(researcher_id).push(" AND c.shared_works >= ").bind(min_shared_works);
+    let from_where = Query::select()
+        .from_as(collaboration::Entity, "c")
+        .join_as(
+            JoinType::Join,
+            researcher::Entity,
+            "r",
+            Expr::col(("r", researcher::Column::Id)).equals(("c", collaboration::Column::CoauthorId)),
+        )
+        .and_where(Expr::col(("c", collaboration::Column::ResearcherId)).eq(researcher_id))
+        .and_where(Expr::col(("c", collaboration::Column::SharedWorks)).gte(min_shared_works))
+        .to_owned();
+    let mut columns = columns_of::<researcher::Entity>("r");
+    columns.extend([
+        aliased(Func::cast_as(Expr::col(("c", collaboration::Column::SharedWorks)), "BIGINT"), "shared_works"),
+        aliased(Expr::col(("c", collaboration::Column::FirstYear)), "first_year"),
+        aliased(Expr::col(("c", collaboration::Column::LastYear)), "last_year"),
+    ]);
     let listing = Listing {
         with: None,
-        columns: format!(
-            "{}, CAST(c.shared_works AS BIGINT) AS shared_works, c.first_year AS first_year, c.last_year AS last_year",
-            super::researchers::COLUMNS
-        ),
+        columns,
         from_where,
-        id_expr: "c.coauthor_id".to_owned(),
+        id_expr: Expr::col(("c", collaboration::Column::CoauthorId)),
         // Ascending on minus the shared works: most shared first, then by name
         // (the `ix_collaborations_order` index, read in order).
         sort: SortSpec {
             keys: vec![
-                ("-c.shared_works".to_owned(), SortKind::Int),
-                ("c.coauthor_sort_name".to_owned(), SortKind::Text),
+                (Expr::cust("-c.shared_works"), SortKind::Int),
+                (Expr::col(("c", collaboration::Column::CoauthorSortName)), SortKind::Text),
             ],
             descending: false,
         },
-        count: Some(TotalCount::Count(collaborators_total(researcher_id, min_shared_works))),
+        count: Some(TotalCount::Count(Box::new(collaborators_total(researcher_id, min_shared_works)))),
     };
     listing.fetch(db, page).await
 }
@@ -70,17 +84,24 @@ pub async fn collaborators(
 /// The two thresholds the profile uses are counters on the researcher row
 /// (kept by `catalogue::add_work_in`); other thresholds count the pairs
 /// alone, since every co-author has a researcher row.
-fn collaborators_total(researcher_id: i64, min_shared_works: i32) -> Sql {
-    let mut count = match min_shared_works {
-        1 => Sql::new("SELECT CAST(collaborators_count AS BIGINT) AS n FROM researchers WHERE id = "),
-        2 => Sql::new("SELECT CAST(close_collaborators_count AS BIGINT) AS n FROM researchers WHERE id = "),
-        _ => Sql::new("SELECT COUNT(*) AS n FROM collaborations WHERE researcher_id = "),
+fn collaborators_total(researcher_id: i64, min_shared_works: i32) -> SelectStatement {
+    let counter = |column: researcher::Column| {
+        Query::select()
+            .expr_as(Func::cast_as(Expr::col(column), "BIGINT"), "n")
+            .from(researcher::Entity)
+            .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
+            .to_owned()
     };
-    count.bind(researcher_id);
-    if min_shared_works > 2 {
-        count.push(" AND shared_works >= ").bind(min_shared_works);
+    match min_shared_works {
+        1 => counter(researcher::Column::CollaboratorsCount),
+        2 => counter(researcher::Column::CloseCollaboratorsCount),
+        _ => Query::select()
+            .expr_as(Expr::col(Asterisk).count(), "n")
+            .from(collaboration::Entity)
+            .and_where(Expr::col(collaboration::Column::ResearcherId).eq(researcher_id))
+            .and_where(Expr::col(collaboration::Column::SharedWorks).gte(min_shared_works))
+            .to_owned(),
     }
-    count
 }
 
 /// A researcher whose topic profile resembles another's.
@@ -122,14 +143,27 @@ struct TopicLink {
 /// each main topic, read in index order), the dot products (the candidates'
 /// rows for the main topics) and the shared topics of the chosen few.
 pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, limit: u64) -> AppResult<Vec<Similar>> {
-    let mut main_sql = Sql::new(
-        "SELECT rt.topic_id AS topic_id, t.name AS name, CAST(rt.works_count AS BIGINT) AS works_count \
-         FROM (SELECT topic_id, works_count FROM researcher_topics WHERE researcher_id = ",
-    );
-    main_sql.bind(researcher_id).push(&format!(
-        " ORDER BY works_count DESC, topic_id DESC LIMIT {MAIN_TOPICS}) rt JOIN topics t ON t.id = rt.topic_id"
-    ));
-    let mut main: Vec<MainTopic> = main_sql.fetch_models(db).await?;
+    let most_works = Query::select()
+        .columns([researcher_topic::Column::TopicId, researcher_topic::Column::WorksCount])
+        .from(researcher_topic::Entity)
+        .and_where(Expr::col(researcher_topic::Column::ResearcherId).eq(researcher_id))
+        .order_by(researcher_topic::Column::WorksCount, Order::Desc)
+        .order_by(researcher_topic::Column::TopicId, Order::Desc)
+        .limit(MAIN_TOPICS as u64)
+        .to_owned();
+    let main_sql = Query::select()
+        .expr_as(Expr::col(("rt", researcher_topic::Column::TopicId)), "topic_id")
+        .expr_as(Expr::col(("t", topic::Column::Name)), "name")
+        .expr_as(Func::cast_as(Expr::col(("rt", researcher_topic::Column::WorksCount)), "BIGINT"), "works_count")
+        .from_subquery(most_works, "rt")
+        .join_as(
+            JoinType::Join,
+            topic::Entity,
+            "t",
+            Expr::col(("t", topic::Column::Id)).equals(("rt", researcher_topic::Column::TopicId)),
+        )
+        .to_owned();
+    let mut main: Vec<MainTopic> = statement::models(db, &main_sql).await?;
     main.sort_by_key(|t| std::cmp::Reverse((t.works_count, t.topic_id)));
     if main.is_empty() {
         return Ok(Vec::new());
@@ -137,15 +171,20 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
     let main_ids: Vec<i64> = main.iter().map(|t| t.topic_id).collect();
 
     // Each branch reads one topic's index range from its most prolific end.
-    let mut candidates_sql = Sql::default();
-    candidates_sql.push_each(&main_ids, " UNION ", |branch, i, topic_id| {
-        branch
-            .push("SELECT * FROM (SELECT researcher_id FROM researcher_topics WHERE topic_id = ")
-            .bind(*topic_id)
-            .push(&format!(" ORDER BY works_count DESC, researcher_id DESC LIMIT {CANDIDATES_PER_TOPIC}) top_{i}"));
+    let candidates_sql = statement::union_each(&main_ids, UnionType::Distinct, "top", |topic_id| {
+        Query::select()
+            .column(researcher_topic::Column::ResearcherId)
+            .from(researcher_topic::Entity)
+            .and_where(Expr::col(researcher_topic::Column::TopicId).eq(*topic_id))
+            .order_by(researcher_topic::Column::WorksCount, Order::Desc)
+            .order_by(researcher_topic::Column::ResearcherId, Order::Desc)
+            .limit(CANDIDATES_PER_TOPIC as u64)
+            .to_owned()
     });
-    let candidates: Vec<i64> = candidates_sql
-        .fetch_all(db)
+    let Some(candidates_sql) = candidates_sql else {
+        return Ok(Vec::new());
+    };
+    let candidates: Vec<i64> = statement::rows(db, &candidates_sql)
         .await?
         .iter()
         .map(|row| row.try_get::<i64>("", "researcher_id"))
@@ -158,23 +197,41 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
     }
 
     let my_norm2: f64 = main.iter().map(|t| (t.works_count * t.works_count) as f64).sum();
-    let mut weights = Sql::new("CASE p.topic_id");
-    for t in &main {
-        weights.push(" WHEN ").bind(t.topic_id).push(" THEN ").bind(t.works_count);
-    }
-    weights.push(" ELSE 0 END");
-    let mut sql = Sql::new(&format!(
-        "SELECT {}, s.dot AS dot FROM (SELECT p.researcher_id AS researcher_id, CAST(SUM(p.works_count * ",
-        super::researchers::COLUMNS
-    ));
-    sql.append(&weights)
-        .push(") AS DOUBLE PRECISION) AS dot FROM researcher_topics p WHERE p.researcher_id IN (")
-        .bind_list(&candidates)
-        .push(") AND p.topic_id IN (")
-        .bind_list(&main_ids)
-        .push(") GROUP BY p.researcher_id) s JOIN researchers r ON r.id = s.researcher_id WHERE r.topic_norm2 > 0 ")
-        .push(&format!("ORDER BY s.dot * s.dot / r.topic_norm2 DESC, r.id ASC LIMIT {limit}"));
-    let rows = sql.fetch_all(db).await?;
+    // The researcher's works in each main topic, 0 in any other.
+    let weights = main
+        .iter()
+        .fold(CaseStatement::new(), |weights, t| {
+            weights.case(Expr::col(("p", researcher_topic::Column::TopicId)).eq(t.topic_id), t.works_count)
+        })
+        .finally(literal(0));
+    let dot = Func::sum(Expr::col(("p", researcher_topic::Column::WorksCount)).mul(weights));
+    let dots = Query::select()
+        .expr_as(Expr::col(("p", researcher_topic::Column::ResearcherId)), "researcher_id")
+        .expr_as(Func::cast_as(dot, "DOUBLE PRECISION"), "dot")
+        .from_as(researcher_topic::Entity, "p")
+        .and_where(Expr::col(("p", researcher_topic::Column::ResearcherId)).is_in(candidates.iter().copied()))
+        .and_where(Expr::col(("p", researcher_topic::Column::TopicId)).is_in(main_ids.iter().copied()))
+        .add_group_by([Expr::col(("p", researcher_topic::Column::ResearcherId))])
+        .to_owned();
+    let sql = Query::select()
+        .exprs(columns_of::<researcher::Entity>("r"))
+        .expr_as(Expr::col(("s", "dot")), "dot")
+        .from_subquery(dots, "s")
+        .join_as(
+            JoinType::Join,
+            researcher::Entity,
+            "r",
+            Expr::col(("r", researcher::Column::Id)).equals(("s", "researcher_id")),
+        )
+        .and_where(Expr::col(("r", researcher::Column::TopicNorm2)).gt(literal(0)))
+        .order_by_expr(
+            Expr::col(("s", "dot")).mul(Expr::col(("s", "dot"))).div(Expr::col(("r", researcher::Column::TopicNorm2))),
+            Order::Desc,
+        )
+        .order_by(("r", researcher::Column::Id), Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let rows = statement::rows(db, &sql).await?;
     let mut similar = rows
         .iter()
         .map(|row| {
@@ -190,9 +247,13 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
     }
 
     let chosen: Vec<i64> = similar.iter().map(|s| s.researcher.id).collect();
-    let mut shared_sql = Sql::new("SELECT researcher_id, topic_id FROM researcher_topics WHERE researcher_id IN (");
-    shared_sql.bind_list(&chosen).push(") AND topic_id IN (").bind_list(&main_ids).push(")");
-    let links: Vec<TopicLink> = shared_sql.fetch_models(db).await?;
+    let shared_sql = Query::select()
+        .columns([researcher_topic::Column::ResearcherId, researcher_topic::Column::TopicId])
+        .from(researcher_topic::Entity)
+        .and_where(Expr::col(researcher_topic::Column::ResearcherId).is_in(chosen))
+        .and_where(Expr::col(researcher_topic::Column::TopicId).is_in(main_ids.iter().copied()))
+        .to_owned();
+    let links: Vec<TopicLink> = statement::models(db, &shared_sql).await?;
     for s in &mut similar {
         s.shared_topics = main
             .iter()

@@ -2,10 +2,10 @@
 //! answered once by the record's owner.
 use chrono::{DateTime, Utc};
 use entity::collaboration_invite;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::sql::Sql;
-use super::{begin_write, claims, researchers};
+use super::{begin_write, claims, researchers, statement};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_MESSAGE_CHARS: usize = 2000;
@@ -111,16 +111,17 @@ pub async fn respond(db: &DatabaseConnection, user_id: i64, invite_id: i64, acce
     if claims::owner_of(&txn, invite.researcher_id).await? != Some(user_id) {
         return Err(AppError::Forbidden("only the record's owner may answer its invitations".to_owned()));
     }
-    let mut update = Sql::new("UPDATE collaboration_invites SET status = ");
-    update
-        .bind(if accept { InviteState::Accepted } else { InviteState::Declined }.as_stored())
-        .push(", responded_at = ")
-        .bind(Utc::now())
-        .push(" WHERE id = ")
-        .bind(invite_id)
-        .push(" AND status = ")
-        .bind(InviteState::Pending.as_stored());
-    if txn.execute_raw(update.build(txn.get_database_backend())).await?.rows_affected() == 0 {
+    let update = Query::update()
+        .table(collaboration_invite::Entity)
+        .value(
+            collaboration_invite::Column::Status,
+            if accept { InviteState::Accepted } else { InviteState::Declined }.as_stored(),
+        )
+        .value(collaboration_invite::Column::RespondedAt, Utc::now())
+        .and_where(Expr::col(collaboration_invite::Column::Id).eq(invite_id))
+        .and_where(Expr::col(collaboration_invite::Column::Status).eq(InviteState::Pending.as_stored()))
+        .to_owned();
+    if statement::execute(&txn, &update).await? == 0 {
         return Err(AppError::Conflict("the invitation was already answered".to_owned()));
     }
     let updated = by_id(&txn, invite_id).await?;

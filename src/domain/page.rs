@@ -2,10 +2,13 @@
 //! `FROM … WHERE …` with a sort expression; a page is the rows strictly after
 //! (or before) a cursor's `(sort value, id)` in that order, so paging never
 //! skips or repeats a row even while rows are added. No `OFFSET` anywhere.
+use sea_orm::sea_query::{
+    Asterisk, BinOper, Expr, ExprTrait, Func, Order, Query, SelectExpr, SelectStatement, WithClause,
+};
 use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
-use super::sql::Sql;
+use super::statement;
 use crate::error::{AppError, AppResult};
 
 /// The value a row sorts by, as kept in a cursor.
@@ -62,24 +65,24 @@ pub struct PageRequest {
 /// the row id in the same direction.
 #[derive(Debug, Clone)]
 pub struct SortSpec {
-    pub keys: Vec<(String, SortKind)>,
+    pub keys: Vec<(Expr, SortKind)>,
     pub descending: bool,
 }
 
 impl SortSpec {
-    pub fn by(expr: &str, kind: SortKind, descending: bool) -> Self {
-        Self { keys: vec![(expr.to_owned(), kind)], descending }
+    pub fn by(expr: Expr, kind: SortKind, descending: bool) -> Self {
+        Self { keys: vec![(expr, kind)], descending }
     }
 }
 
 /// A list that can be paged: `with` (optional CTEs), the selected columns,
-/// and a `FROM … WHERE …` that always ends in a condition (use `WHERE 1 = 1`).
+/// and a select holding only the list's `FROM`, joins and `WHERE`.
 #[derive(Debug, Clone)]
 pub struct Listing {
-    pub with: Option<Sql>,
-    pub columns: String,
-    pub from_where: Sql,
-    pub id_expr: String,
+    pub with: Option<WithClause>,
+    pub columns: Vec<SelectExpr>,
+    pub from_where: SelectStatement,
+    pub id_expr: Expr,
     pub sort: SortSpec,
     /// How to count the whole list, when a cheaper statement than counting
     /// `from_where` (or a number in hand) gives the same number.
@@ -91,14 +94,14 @@ pub struct Listing {
 /// the request has read).
 #[derive(Debug, Clone)]
 pub enum TotalCount {
-    Count(Sql),
+    Count(Box<SelectStatement>),
     Known(i64),
 }
 
 impl TotalCount {
     pub async fn resolve(&self, db: &impl ConnectionTrait) -> AppResult<i64> {
         match self {
-            Self::Count(sql) => sql.fetch_count(db).await,
+            Self::Count(select) => statement::count(db, select.as_ref()).await,
             Self::Known(n) => Ok(*n),
         }
     }
@@ -152,41 +155,37 @@ impl SortValue {
 }
 
 impl Listing {
-    fn start(&self) -> Sql {
-        let mut sql = Sql::default();
+    /// The statement with the listing's CTEs in front.
+    fn with_ctes(&self, mut select: SelectStatement) -> SelectStatement {
         if let Some(with) = &self.with {
-            sql.append(with).push(" ");
+            select.with_cte(with.clone());
         }
-        sql
+        select
     }
 
-    /// `AND (sort…, id) <op> (value…, id)` for a cursor.
-    fn push_keyset_condition(&self, sql: &mut Sql, op: &str, key: &Keyset) {
-        sql.push(" AND (");
-        for (expr, _) in &self.sort.keys {
-            sql.push(expr).push(", ");
-        }
-        sql.push(&format!("{}) {op} (", self.id_expr));
-        for value in &key.values {
-            sql.bind(value.to_value()).push(", ");
-        }
-        sql.bind(key.id).push(")");
+    /// `(sort…, id) <op> (value…, id)` for a cursor: one row-value
+    /// comparison, which the listing's index serves as a range.
+    fn keyset_condition(&self, op: BinOper, key: &Keyset) -> Expr {
+        let mut row: Vec<Expr> = self.sort.keys.iter().map(|(expr, _)| expr.clone()).collect();
+        row.push(self.id_expr.clone());
+        let mut values: Vec<Expr> = key.values.iter().map(|value| Expr::val(value.to_value())).collect();
+        values.push(Expr::val(key.id));
+        Expr::tuple(row).binary(op, Expr::tuple(values))
     }
 
-    pub fn count_sql(&self) -> Sql {
-        let mut sql = self.start();
-        sql.push("SELECT COUNT(*) AS n ").append(&self.from_where);
-        sql
+    pub fn count_sql(&self) -> SelectStatement {
+        let mut select = self.from_where.clone();
+        select.expr_as(Expr::col(Asterisk).count(), "n");
+        self.with_ctes(select)
     }
 
-    /// `SELECT COUNT(*) …`: 1 when a row lies on the `op` side of the
+    /// `(SELECT COUNT(*) …)`: 1 when a row lies on the `op` side of the
     /// cursor, else 0; reads at most one row.
-    fn beyond_probe(&self, op: &str, key: &Keyset) -> Sql {
-        let mut probe = Sql::new("SELECT COUNT(*) FROM (SELECT 1 AS one ");
-        probe.append(&self.from_where);
-        self.push_keyset_condition(&mut probe, op, key);
-        probe.push(" LIMIT 1) probe");
-        probe
+    fn beyond_probe(&self, op: BinOper, key: &Keyset) -> Expr {
+        let mut one = self.from_where.clone();
+        one.expr_as(statement::literal(1), "one").and_where(self.keyset_condition(op, key)).limit(1);
+        let probe = Query::select().expr(Expr::col(Asterisk).count()).from_subquery(one, "probe").to_owned();
+        statement::subquery(probe)
     }
 
     fn valid_cursor(&self, key: &Keyset) -> bool {
@@ -207,26 +206,26 @@ impl Listing {
         // Reading forward in a descending order means "smaller than the cursor".
         let forward = req.direction == Direction::Forward;
         let descending_scan = self.sort.descending == forward;
-        let (after_op, before_op) = if descending_scan { ("<", ">=") } else { (">", "<=") };
-        let order = if descending_scan { "DESC" } else { "ASC" };
+        let (after_op, before_op) = if descending_scan {
+            (BinOper::SmallerThan, BinOper::GreaterThanOrEqual)
+        } else {
+            (BinOper::GreaterThan, BinOper::SmallerThanOrEqual)
+        };
+        let order = if descending_scan { Order::Desc } else { Order::Asc };
 
-        let mut sql = self.start();
-        sql.push(&format!("SELECT {}", self.columns));
-        let mut order_by = String::new();
+        let mut select = self.from_where.clone();
+        select.exprs(self.columns.iter().cloned());
         for (i, (expr, kind)) in self.sort.keys.iter().enumerate() {
-            sql.push(&format!(", CAST({expr} AS {}) AS sort_key_{i}", kind.sql_type()));
-            order_by.push_str(&format!("{expr} {order}, "));
+            select.expr_as(Func::cast_as(expr.clone(), kind.sql_type()), format!("sort_key_{i}"));
+            select.order_by_expr(expr.clone(), order.clone());
         }
-        sql.push(&format!(", {} AS sort_id", self.id_expr));
+        select.expr_as(self.id_expr.clone(), "sort_id");
         if let Some(key) = &req.cursor {
-            sql.push(", (").append(&self.beyond_probe(before_op, key)).push(") AS beyond_cursor");
+            select.expr_as(self.beyond_probe(before_op, key), "beyond_cursor");
+            select.and_where(self.keyset_condition(after_op, key));
         }
-        sql.push(" ").append(&self.from_where);
-        if let Some(key) = &req.cursor {
-            self.push_keyset_condition(&mut sql, after_op, key);
-        }
-        sql.push(&format!(" ORDER BY {order_by}{} {order} LIMIT {}", self.id_expr, req.size + 1));
-        let rows = sql.fetch_all(db).await?;
+        select.order_by_expr(self.id_expr.clone(), order).limit(req.size + 1);
+        let rows = statement::rows(db, &self.with_ctes(select)).await?;
         let more = rows.len() as u64 > req.size;
         let mut items = rows
             .iter()
@@ -238,9 +237,8 @@ impl Listing {
             (None, _) => false,
             (Some(_), Some(row)) => row.try_get::<i64>("", "beyond_cursor")? > 0,
             (Some(key), None) => {
-                let mut probe = self.start();
-                probe.push("SELECT (").append(&self.beyond_probe(before_op, key)).push(") AS n");
-                probe.fetch_count(db).await? > 0
+                let probe = Query::select().expr_as(self.beyond_probe(before_op, key), "n").to_owned();
+                statement::count(db, &self.with_ctes(probe)).await? > 0
             }
         };
 
@@ -250,7 +248,7 @@ impl Listing {
             items.reverse();
             (more, beyond_cursor)
         };
-        let total = self.count.clone().unwrap_or_else(|| TotalCount::Count(self.count_sql()));
+        let total = self.count.clone().unwrap_or_else(|| TotalCount::Count(Box::new(self.count_sql())));
         Ok(Page { items, has_previous, has_next, total })
     }
 

@@ -19,9 +19,11 @@
 //! graph, and the same data always gives the same graph.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use entity::{authorship, collaboration, institution, researcher, topic, work, work_topic};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, JoinType, Order, Query, UnionType};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::sql::Sql;
+use super::statement::{self, literal};
 use crate::error::{AppError, AppResult};
 
 pub const MAX_LIMIT: i32 = 500;
@@ -137,19 +139,24 @@ pub fn validate(depth: Option<i32>, limit: Option<i32>) -> AppResult<(u8, usize)
 /// co-author with 40 000 co-authors costs as little as one with 40. (SQLite
 /// has no `LATERAL`; a compound of limited subqueries works on both.)
 async fn closest_coauthors(db: &impl ConnectionTrait, ids: &[i64], per_researcher: usize) -> AppResult<Vec<PairRow>> {
-    let mut sql = Sql::default();
-    sql.push_each(ids, " UNION ALL ", |branch, i, id| {
-        branch
-            .push(
-                "SELECT * FROM (SELECT researcher_id AS a, coauthor_id AS b, CAST(shared_works AS BIGINT) AS n \
-                 FROM collaborations WHERE researcher_id = ",
-            )
-            .bind(*id)
-            .push(&format!(
-                " ORDER BY -shared_works, coauthor_sort_name, coauthor_id LIMIT {per_researcher}) closest_{i}"
-            ));
+    let sql = statement::union_each(ids, UnionType::All, "closest", |id| {
+        Query::select()
+            .expr_as(Expr::col(collaboration::Column::ResearcherId), "a")
+            .expr_as(Expr::col(collaboration::Column::CoauthorId), "b")
+            .expr_as(Func::cast_as(Expr::col(collaboration::Column::SharedWorks), "BIGINT"), "n")
+            .from(collaboration::Entity)
+            .and_where(Expr::col(collaboration::Column::ResearcherId).eq(*id))
+            // `ix_collaborations_order`'s expression.
+            .order_by_expr(Expr::cust("-shared_works"), Order::Asc)
+            .order_by(collaboration::Column::CoauthorSortName, Order::Asc)
+            .order_by(collaboration::Column::CoauthorId, Order::Asc)
+            .limit(per_researcher as u64)
+            .to_owned()
     });
-    sql.fetch_models(db).await
+    match sql {
+        Some(sql) => statement::models(db, &sql).await,
+        None => Ok(Vec::new()),
+    }
 }
 
 pub async fn research_graph(
@@ -158,28 +165,52 @@ pub async fn research_graph(
     depth: u8,
     limit: usize,
 ) -> AppResult<Graph> {
-    let mut center = Sql::new("SELECT id, display_name, affiliation_id FROM researchers WHERE id = ");
-    center.bind(researcher_id);
-    let Some(me) = center.fetch_models::<PersonRow>(db).await?.into_iter().next() else {
+    let person = Query::select()
+        .columns([researcher::Column::Id, researcher::Column::DisplayName, researcher::Column::AffiliationId])
+        .from(researcher::Entity)
+        .to_owned();
+    let center = person.clone().and_where(Expr::col(researcher::Column::Id).eq(researcher_id)).to_owned();
+    let Some(me) = statement::models::<PersonRow>(db, &center).await?.into_iter().next() else {
         return Err(AppError::not_found("researcher"));
     };
 
-    let mut works_sql = Sql::new(
-        "SELECT w.id AS id, w.title AS title FROM authorships a JOIN works w ON w.id = a.work_id \
-         WHERE a.researcher_id = ",
-    );
-    works_sql.bind(researcher_id).push(&format!(" ORDER BY w.authors_count DESC, w.id LIMIT {limit}"));
-    let works: Vec<WorkRow> = works_sql.fetch_models(db).await?;
+    let works_sql = Query::select()
+        .expr_as(Expr::col(("w", work::Column::Id)), "id")
+        .expr_as(Expr::col(("w", work::Column::Title)), "title")
+        .from_as(authorship::Entity, "a")
+        .join_as(
+            JoinType::Join,
+            work::Entity,
+            "w",
+            Expr::col(("w", work::Column::Id)).equals(("a", authorship::Column::WorkId)),
+        )
+        .and_where(Expr::col(("a", authorship::Column::ResearcherId)).eq(researcher_id))
+        .order_by(("w", work::Column::AuthorsCount), Order::Desc)
+        .order_by(("w", work::Column::Id), Order::Asc)
+        .limit(limit as u64)
+        .to_owned();
+    let works: Vec<WorkRow> = statement::models(db, &works_sql).await?;
 
-    let mut coauthors_sql = Sql::new(
-        "SELECT r.id AS id, r.display_name AS display_name, r.affiliation_id AS affiliation_id, \
-         CAST(c.shared_works AS BIGINT) AS shared FROM collaborations c JOIN researchers r ON r.id = c.coauthor_id \
-         WHERE c.researcher_id = ",
-    );
-    coauthors_sql
-        .bind(researcher_id)
-        .push(&format!(" ORDER BY -c.shared_works, c.coauthor_sort_name, c.coauthor_id LIMIT {limit}"));
-    let coauthors: Vec<CoauthorRow> = coauthors_sql.fetch_models(db).await?;
+    let coauthors_sql = Query::select()
+        .expr_as(Expr::col(("r", researcher::Column::Id)), "id")
+        .expr_as(Expr::col(("r", researcher::Column::DisplayName)), "display_name")
+        .expr_as(Expr::col(("r", researcher::Column::AffiliationId)), "affiliation_id")
+        .expr_as(Func::cast_as(Expr::col(("c", collaboration::Column::SharedWorks)), "BIGINT"), "shared")
+        .from_as(collaboration::Entity, "c")
+        .join_as(
+            JoinType::Join,
+            researcher::Entity,
+            "r",
+            Expr::col(("r", researcher::Column::Id)).equals(("c", collaboration::Column::CoauthorId)),
+        )
+        .and_where(Expr::col(("c", collaboration::Column::ResearcherId)).eq(researcher_id))
+        // `ix_collaborations_order`'s expression.
+        .order_by_expr(Expr::cust("-c.shared_works"), Order::Asc)
+        .order_by(("c", collaboration::Column::CoauthorSortName), Order::Asc)
+        .order_by(("c", collaboration::Column::CoauthorId), Order::Asc)
+        .limit(limit as u64)
+        .to_owned();
+    let coauthors: Vec<CoauthorRow> = statement::models(db, &coauthors_sql).await?;
 
     let mut labels: HashMap<NodeKey, String> = HashMap::new();
     let mut edges: Vec<Edge> = Vec::new();
@@ -205,11 +236,14 @@ pub async fn research_graph(
 
     if !work_ids.is_empty() {
         // Bylines of the works present: AUTHORED edges from every researcher present.
-        let mut bylines = Sql::new(
-            "SELECT work_id AS a, researcher_id AS b, CAST(1 AS BIGINT) AS n FROM authorships WHERE work_id IN (",
-        );
-        bylines.bind_list(&work_ids).push(")");
-        for row in bylines.fetch_models::<PairRow>(db).await? {
+        let bylines = Query::select()
+            .expr_as(Expr::col(authorship::Column::WorkId), "a")
+            .expr_as(Expr::col(authorship::Column::ResearcherId), "b")
+            .expr_as(Func::cast_as(literal(1), "BIGINT"), "n")
+            .from(authorship::Entity)
+            .and_where(Expr::col(authorship::Column::WorkId).is_in(work_ids.iter().copied()))
+            .to_owned();
+        for row in statement::models::<PairRow>(db, &bylines).await? {
             if labels.contains_key(&researcher(row.b)) {
                 edges.push(Edge {
                     source: researcher(row.b),
@@ -219,12 +253,20 @@ pub async fn research_graph(
                 });
             }
         }
-        let mut topics = Sql::new(
-            "SELECT wt.work_id AS work_id, t.id AS id, t.name AS name FROM work_topics wt \
-             JOIN topics t ON t.id = wt.topic_id WHERE wt.work_id IN (",
-        );
-        topics.bind_list(&work_ids).push(")");
-        for row in topics.fetch_models::<TopicRow>(db).await? {
+        let topics = Query::select()
+            .expr_as(Expr::col(("wt", work_topic::Column::WorkId)), "work_id")
+            .expr_as(Expr::col(("t", topic::Column::Id)), "id")
+            .expr_as(Expr::col(("t", topic::Column::Name)), "name")
+            .from_as(work_topic::Entity, "wt")
+            .join_as(
+                JoinType::Join,
+                topic::Entity,
+                "t",
+                Expr::col(("t", topic::Column::Id)).equals(("wt", work_topic::Column::TopicId)),
+            )
+            .and_where(Expr::col(("wt", work_topic::Column::WorkId)).is_in(work_ids.iter().copied()))
+            .to_owned();
+        for row in statement::models::<TopicRow>(db, &topics).await? {
             labels.insert((NodeKind::Topic, row.id), row.name);
             edges.push(Edge {
                 source: (NodeKind::Work, row.work_id),
@@ -252,9 +294,8 @@ pub async fn research_graph(
             .into_iter()
             .collect();
         if !second_ring.is_empty() {
-            let mut people = Sql::new("SELECT id, display_name, affiliation_id FROM researchers WHERE id IN (");
-            people.bind_list(&second_ring).push(")");
-            for p in people.fetch_models::<PersonRow>(db).await? {
+            let people = person.clone().and_where(Expr::col(researcher::Column::Id).is_in(second_ring)).to_owned();
+            for p in statement::models::<PersonRow>(db, &people).await? {
                 labels.insert(researcher(p.id), p.display_name);
                 affiliations.extend(p.affiliation_id.map(|i| (p.id, i)));
             }
@@ -274,9 +315,12 @@ pub async fn research_graph(
 
     let institution_ids: Vec<i64> = affiliations.iter().map(|(_, i)| *i).collect::<HashSet<_>>().into_iter().collect();
     if !institution_ids.is_empty() {
-        let mut names = Sql::new("SELECT id, name FROM institutions WHERE id IN (");
-        names.bind_list(&institution_ids).push(")");
-        for row in names.fetch_models::<NamedRow>(db).await? {
+        let names = Query::select()
+            .columns([institution::Column::Id, institution::Column::Name])
+            .from(institution::Entity)
+            .and_where(Expr::col(institution::Column::Id).is_in(institution_ids))
+            .to_owned();
+        for row in statement::models::<NamedRow>(db, &names).await? {
             labels.insert((NodeKind::Institution, row.id), row.name);
         }
         for (person, institution) in affiliations {

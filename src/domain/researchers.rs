@@ -2,25 +2,19 @@
 //! external identifiers, topic profiles and co-author counts.
 use std::collections::HashMap;
 
-use entity::{external_id, researcher};
+use entity::{claim, external_id, follow, researcher, researcher_topic, topic};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, UnionType};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect,
 };
 
 use super::claims::ClaimMethod;
-use super::group_by;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
-use super::sql::Sql;
+use super::statement::{columns_of, literal};
+use super::{group_by, statement};
 use crate::error::{AppError, AppResult};
-
-/// The columns of `researchers` as the entity reads them, for joins.
-pub const COLUMNS: &str =
-    "r.id, r.slug, r.display_name, r.sort_name, r.orcid, r.open_to_collaborate, r.affiliation_id, \
-                           r.works_count, r.followers_count, r.collaborators_count, r.close_collaborators_count, \
-                           r.linked_works_count, r.topic_norm2, r.topics_count, \
-                           r.created_at";
 
 /// A public author record as the domain speaks of it: its profile and the
 /// counters kept beside it.
@@ -169,9 +163,12 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap
 
 /// `NOT_FOUND` unless the researcher exists.
 pub async fn ensure_exists(db: &impl ConnectionTrait, researcher_id: i64) -> AppResult<()> {
-    let mut sql = Sql::new("SELECT COUNT(*) AS n FROM researchers WHERE id = ");
-    sql.bind(researcher_id);
-    if sql.fetch_count(db).await? == 0 {
+    let select = Query::select()
+        .expr_as(Expr::col(Asterisk).count(), "n")
+        .from(researcher::Entity)
+        .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
+        .to_owned();
+    if statement::count(db, &select).await? == 0 {
         return Err(AppError::not_found("researcher"));
     }
     Ok(())
@@ -212,9 +209,7 @@ pub async fn external_ids_by_researchers(
         .await?;
     let ids = rows
         .into_iter()
-        .map(|e| {
-            Ok((e.researcher_id, ExternalId { scheme: ExternalIdScheme::from_stored(&e.scheme)?, value: e.value }))
-        })
+        .map(|e| Ok((e.researcher_id, ExternalId { scheme: ExternalIdScheme::from_stored(&e.scheme)?, value: e.value })))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(group_by(ids))
 }
@@ -231,56 +226,80 @@ pub async fn list(
         return Ok(Page::empty());
     }
     let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Researchers, t));
-    let mut from_where = Sql::new("FROM researchers r ");
+    let mut from_where = Query::select().from_as(researcher::Entity, "r").to_owned();
     if with.is_some() {
-        from_where.push("JOIN matches m ON m.id = r.id ");
+        from_where.join_as(
+            JoinType::Join,
+            "matches",
+            "m",
+            Expr::col(("m", "id")).equals(("r", researcher::Column::Id)),
+        );
     }
-    from_where.push("WHERE 1 = 1");
     if let Some(topic_id) = filter.topic_id {
-        from_where
-            .push(" AND EXISTS (SELECT 1 FROM researcher_topics rt WHERE rt.researcher_id = r.id AND rt.topic_id = ")
-            .bind(topic_id)
-            .push(")");
+        from_where.and_where(Expr::exists(
+            Query::select()
+                .expr(literal(1))
+                .from_as(researcher_topic::Entity, "rt")
+                .and_where(
+                    Expr::col(("rt", researcher_topic::Column::ResearcherId)).equals(("r", researcher::Column::Id)),
+                )
+                .and_where(Expr::col(("rt", researcher_topic::Column::TopicId)).eq(topic_id))
+                .to_owned(),
+        ));
     }
     if let Some(user_id) = filter.followed_by {
-        from_where
-            .push(" AND EXISTS (SELECT 1 FROM follows f WHERE f.researcher_id = r.id AND f.user_id = ")
-            .bind(user_id)
-            .push(")");
+        from_where.and_where(Expr::exists(
+            Query::select()
+                .expr(literal(1))
+                .from_as(follow::Entity, "f")
+                .and_where(Expr::col(("f", follow::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
+                .and_where(Expr::col(("f", follow::Column::UserId)).eq(user_id))
+                .to_owned(),
+        ));
     }
     if let Some(institution_id) = filter.institution_id {
-        from_where.push(" AND r.affiliation_id = ").bind(institution_id);
+        from_where.and_where(Expr::col(("r", researcher::Column::AffiliationId)).eq(institution_id));
     }
     if let Some(open) = filter.open_to_collaborate {
-        from_where.push(" AND r.open_to_collaborate = ").bind(open);
+        from_where.and_where(Expr::col(("r", researcher::Column::OpenToCollaborate)).eq(open));
     }
     if let Some(status) = filter.claim_status {
-        const APPROVED: &str = "EXISTS (SELECT 1 FROM claims c WHERE c.researcher_id = r.id AND c.status = 'APPROVED')";
-        const PENDING: &str = "EXISTS (SELECT 1 FROM claims c WHERE c.researcher_id = r.id AND c.status = 'PENDING')";
-        from_where.push(&match status {
-            ClaimStatus::Claimed => format!(" AND {APPROVED}"),
-            ClaimStatus::Pending => format!(" AND NOT {APPROVED} AND {PENDING}"),
-            ClaimStatus::Unclaimed => format!(" AND NOT {APPROVED} AND NOT {PENDING}"),
-        });
+        // The states are written out, as in the claims indexes' conditions.
+        let claim_in = |state: &'static str| {
+            Expr::exists(
+                Query::select()
+                    .expr(literal(1))
+                    .from_as(claim::Entity, "c")
+                    .and_where(Expr::col(("c", claim::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
+                    .and_where(Expr::col(("c", claim::Column::Status)).eq(literal(state)))
+                    .to_owned(),
+            )
+        };
+        let (approved, pending) = (claim_in("APPROVED"), claim_in("PENDING"));
+        match status {
+            ClaimStatus::Claimed => from_where.and_where(approved),
+            ClaimStatus::Pending => from_where.and_where(approved.not()).and_where(pending),
+            ClaimStatus::Unclaimed => from_where.and_where(approved.not()).and_where(pending.not()),
+        };
     }
     let (expr, kind) = match order.field {
-        ResearcherOrderField::DisplayName => ("r.sort_name", SortKind::Text),
-        ResearcherOrderField::WorksCount => ("r.works_count", SortKind::Int),
-        ResearcherOrderField::FollowersCount => ("r.followers_count", SortKind::Int),
-        ResearcherOrderField::Relevance if with.is_some() => ("m.rank", SortKind::Float),
+        ResearcherOrderField::DisplayName => (Expr::col(("r", researcher::Column::SortName)), SortKind::Text),
+        ResearcherOrderField::WorksCount => (Expr::col(("r", researcher::Column::WorksCount)), SortKind::Int),
+        ResearcherOrderField::FollowersCount => (Expr::col(("r", researcher::Column::FollowersCount)), SortKind::Int),
+        ResearcherOrderField::Relevance if with.is_some() => (Expr::col(("m", "rank")), SortKind::Float),
         ResearcherOrderField::Relevance => {
             return Err(AppError::bad_input("order by RELEVANCE needs a `search` filter"));
         }
     };
     let listing = Listing {
         with,
-        columns: COLUMNS.to_owned(),
+        columns: columns_of::<researcher::Entity>("r"),
         from_where,
-        id_expr: "r.id".to_owned(),
+        id_expr: Expr::col(("r", researcher::Column::Id)),
         sort: SortSpec::by(expr, kind, order.descending),
         count: match &terms {
             Some(t) if *filter == (ResearcherFilter { search: filter.search.clone(), ..Default::default() }) => {
-                Some(TotalCount::Count(count_matches(db.get_database_backend(), SearchIndex::Researchers, t)))
+                Some(TotalCount::Count(Box::new(count_matches(db.get_database_backend(), SearchIndex::Researchers, t))))
             }
             _ => None,
         },
@@ -305,18 +324,37 @@ pub const MAX_TOPICS: usize = 100;
 /// researcher reads the end of `ix_researcher_topics_rank` backwards, however
 /// many topics they have, and only then looks up the topics' names.
 pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TopicShare>>> {
-    let mut sql = Sql::new(
-        "SELECT rt.researcher_id AS researcher_id, t.id AS topic_id, t.name AS topic_name, \
-         CAST(rt.works_count AS BIGINT) AS works_count FROM (",
-    );
-    sql.push_each(ids, " UNION ALL ", |branch, i, id| {
-        branch
-            .push("SELECT * FROM (SELECT researcher_id, topic_id, works_count FROM researcher_topics WHERE researcher_id = ")
-            .bind(*id)
-            .push(&format!(" ORDER BY works_count DESC, topic_id DESC LIMIT {MAX_TOPICS}) main_{i}"));
+    let branches = statement::union_each(ids, UnionType::All, "main", |id| {
+        Query::select()
+            .columns([
+                researcher_topic::Column::ResearcherId,
+                researcher_topic::Column::TopicId,
+                researcher_topic::Column::WorksCount,
+            ])
+            .from(researcher_topic::Entity)
+            .and_where(Expr::col(researcher_topic::Column::ResearcherId).eq(*id))
+            .order_by(researcher_topic::Column::WorksCount, Order::Desc)
+            .order_by(researcher_topic::Column::TopicId, Order::Desc)
+            .limit(MAX_TOPICS as u64)
+            .to_owned()
     });
-    sql.push(") rt JOIN topics t ON t.id = rt.topic_id");
-    let mut rows: Vec<TopicShare> = sql.fetch_models(db).await?;
+    let Some(branches) = branches else {
+        return Ok(HashMap::new());
+    };
+    let select = Query::select()
+        .expr_as(Expr::col(("rt", researcher_topic::Column::ResearcherId)), "researcher_id")
+        .expr_as(Expr::col(("t", topic::Column::Id)), "topic_id")
+        .expr_as(Expr::col(("t", topic::Column::Name)), "topic_name")
+        .expr_as(Func::cast_as(Expr::col(("rt", researcher_topic::Column::WorksCount)), "BIGINT"), "works_count")
+        .from_subquery(branches, "rt")
+        .join_as(
+            JoinType::Join,
+            topic::Entity,
+            "t",
+            Expr::col(("t", topic::Column::Id)).equals(("rt", researcher_topic::Column::TopicId)),
+        )
+        .to_owned();
+    let mut rows: Vec<TopicShare> = statement::models(db, &select).await?;
     rows.sort_by_key(|t| (t.researcher_id, std::cmp::Reverse((t.works_count, t.topic_id))));
     Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
 }
@@ -370,16 +408,30 @@ impl RecordStanding {
 }
 
 pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, RecordStanding>> {
-    let mut sql = Sql::new(
-        "SELECT r.id AS researcher_id, \
-         EXISTS (SELECT 1 FROM external_ids e WHERE e.researcher_id = r.id) AS has_external_id, \
-         r.linked_works_count > 0 AS has_linked_work, \
-         (SELECT c.method FROM claims c WHERE c.researcher_id = r.id AND c.status = 'APPROVED') AS approved_method, \
-         EXISTS (SELECT 1 FROM claims c WHERE c.researcher_id = r.id AND c.status = 'PENDING') AS has_pending_claim \
-         FROM researchers r WHERE r.id IN (",
-    );
-    sql.bind_list(ids).push(")");
-    let rows: Vec<StandingRow> = sql.fetch_models(db).await?;
+    let claims_in = |state: &'static str| {
+        Query::select()
+            .from_as(claim::Entity, "c")
+            .and_where(Expr::col(("c", claim::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
+            .and_where(Expr::col(("c", claim::Column::Status)).eq(literal(state)))
+            .to_owned()
+    };
+    let external_ids = Query::select()
+        .expr(literal(1))
+        .from_as(external_id::Entity, "e")
+        .and_where(Expr::col(("e", external_id::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
+        .to_owned();
+    let approved_method = claims_in("APPROVED").column(("c", claim::Column::Method)).to_owned();
+    let pending = claims_in("PENDING").expr(literal(1)).to_owned();
+    let select = Query::select()
+        .expr_as(Expr::col(("r", researcher::Column::Id)), "researcher_id")
+        .expr_as(Expr::exists(external_ids), "has_external_id")
+        .expr_as(Expr::col(("r", researcher::Column::LinkedWorksCount)).gt(literal(0)), "has_linked_work")
+        .expr_as(statement::subquery(approved_method), "approved_method")
+        .expr_as(Expr::exists(pending), "has_pending_claim")
+        .from_as(researcher::Entity, "r")
+        .and_where(Expr::col(("r", researcher::Column::Id)).is_in(ids.iter().copied()))
+        .to_owned();
+    let rows: Vec<StandingRow> = statement::models(db, &select).await?;
     rows.into_iter().map(|row| RecordStanding::try_from(row).map(|s| (s.researcher_id, s))).collect()
 }
 
@@ -396,9 +448,12 @@ pub async fn update_profile(
         return Err(AppError::Forbidden("only the record's approved owner may edit its profile".to_owned()));
     }
     if let Some(open) = open_to_collaborate {
-        let mut update = Sql::new("UPDATE researchers SET open_to_collaborate = ");
-        update.bind(open).push(" WHERE id = ").bind(researcher_id);
-        txn.execute_raw(update.build(txn.get_database_backend())).await?;
+        let update = Query::update()
+            .table(researcher::Entity)
+            .value(researcher::Column::OpenToCollaborate, open)
+            .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
+            .to_owned();
+        statement::execute(&txn, &update).await?;
     }
     let updated = by_ids(&txn, &[researcher_id])
         .await?

@@ -1,9 +1,14 @@
 //! Full-text search shared by the researcher and work listings: the user's
 //! words become a prefix query for PostgreSQL (`tsquery`) or SQLite (FTS5),
 //! and a `matches(id, rank)` CTE that listings join and sort by.
+use sea_orm::sea_query::extension::postgres::PgBinOper;
+use sea_orm::sea_query::extension::sqlite::SqliteBinOper;
+use sea_orm::sea_query::{
+    Asterisk, CommonTableExpression, Expr, ExprTrait, Func, FunctionCall, Query, SelectStatement, WithClause,
+};
 use sea_orm::DbBackend;
 
-use super::sql::Sql;
+use super::statement::literal;
 
 const MAX_TERMS: usize = 8;
 const MAX_TERM_CHARS: usize = 64;
@@ -56,50 +61,60 @@ impl SearchIndex {
             Self::Works => "works",
         }
     }
+
+    /// The SQLite FTS5 table of the index.
+    fn fts_table(self) -> &'static str {
+        match self {
+            Self::Researchers => "researchers_fts",
+            Self::Works => "works_fts",
+        }
+    }
+}
+
+/// `to_tsquery('simple', terms)` for PostgreSQL.
+fn to_tsquery(terms: &SearchTerms) -> FunctionCall {
+    Func::cust("to_tsquery").arg(literal("simple")).arg(terms.tsquery())
+}
+
+/// The rows of `index` matching `terms`, as a `FROM` and `WHERE`: the
+/// `tsvector` column on PostgreSQL, the FTS5 table on SQLite.
+fn matching(backend: DbBackend, index: SearchIndex, terms: &SearchTerms) -> SelectStatement {
+    match backend {
+        DbBackend::Postgres => Query::select()
+            .from(index.table())
+            .and_where(Expr::col("search_vector").binary(PgBinOper::Matches, to_tsquery(terms)))
+            .to_owned(),
+        _ => Query::select()
+            .from(index.fts_table())
+            .and_where(Expr::col(index.fts_table()).binary(SqliteBinOper::Match, Expr::val(terms.fts5_query())))
+            .to_owned(),
+    }
 }
 
 /// `WITH matches AS (SELECT id, rank …)`: the rows that match, with a
 /// relevance where higher is better (`ts_rank_cd` or minus FTS5's `bm25`).
-pub fn matches_cte(backend: DbBackend, index: SearchIndex, terms: &SearchTerms) -> Sql {
-    let table = index.table();
-    let mut sql = Sql::default();
+pub fn matches_cte(backend: DbBackend, index: SearchIndex, terms: &SearchTerms) -> WithClause {
+    let mut matches = matching(backend, index, terms);
+    let mut cte = CommonTableExpression::new();
     match backend {
         DbBackend::Postgres => {
-            sql.push("WITH matches AS (SELECT id, CAST(ts_rank_cd(search_vector, to_tsquery('simple', ")
-                .bind(terms.tsquery())
-                .push(&format!(
-                    ")) AS DOUBLE PRECISION) AS rank FROM {table} WHERE search_vector @@ to_tsquery('simple', "
-                ))
-                .bind(terms.tsquery())
-                .push("))");
+            let rank = Func::cust("ts_rank_cd").arg(Expr::col("search_vector")).arg(to_tsquery(terms));
+            matches.column("id").expr_as(Func::cast_as(rank, "DOUBLE PRECISION"), "rank");
         }
         _ => {
-            sql.push(&format!(
-                "WITH matches AS MATERIALIZED (SELECT rowid AS id, -bm25({table}_fts) AS rank FROM {table}_fts WHERE {table}_fts MATCH "
-            ))
-            .bind(terms.fts5_query())
-            .push(")");
+            // `bm25` is lower for better matches.
+            let rank = Expr::cust(format!("-bm25({})", index.fts_table()));
+            matches.expr_as(Expr::col("rowid"), "id").expr_as(rank, "rank");
+            cte.materialized(true);
         }
     }
-    sql
+    cte.table_name("matches").query(matches);
+    WithClause::new().cte(cte).to_owned()
 }
 
 /// `SELECT COUNT(*) AS n`: how many rows match, straight from the full-text
 /// index, for a listing filtered by the search alone (no join back to the
 /// table, no ranking).
-pub fn count_matches(backend: DbBackend, index: SearchIndex, terms: &SearchTerms) -> Sql {
-    let table = index.table();
-    let mut sql = Sql::default();
-    match backend {
-        DbBackend::Postgres => {
-            sql.push(&format!("SELECT COUNT(*) AS n FROM {table} WHERE search_vector @@ to_tsquery('simple', "))
-                .bind(terms.tsquery())
-                .push(")");
-        }
-        _ => {
-            sql.push(&format!("SELECT COUNT(*) AS n FROM {table}_fts WHERE {table}_fts MATCH "))
-                .bind(terms.fts5_query());
-        }
-    }
-    sql
+pub fn count_matches(backend: DbBackend, index: SearchIndex, terms: &SearchTerms) -> SelectStatement {
+    matching(backend, index, terms).expr_as(Expr::col(Asterisk).count(), "n").to_owned()
 }

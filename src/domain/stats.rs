@@ -1,9 +1,11 @@
 //! A researcher's publication statistics, from the `researcher_facets` summary.
 use std::collections::{BTreeMap, HashMap};
 
+use entity::researcher_facet;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::sql::Sql;
+use super::statement;
 use super::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
@@ -35,10 +37,17 @@ fn ranked(mut counts: Vec<(String, i64)>) -> Vec<(String, i64)> {
 /// Statistics of each researcher in `ids` from the `researcher_facets`
 /// summary: a few hundred rows even for an author of 20 000 works.
 pub async fn by_researchers(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, ResearcherStats>> {
-    let mut sql =
-        Sql::new("SELECT researcher_id, facet, value, works_count FROM researcher_facets WHERE researcher_id IN (");
-    sql.bind_list(ids).push(")");
-    let facets: Vec<Facet> = sql.fetch_models(db).await?;
+    let select = Query::select()
+        .columns([
+            researcher_facet::Column::ResearcherId,
+            researcher_facet::Column::Facet,
+            researcher_facet::Column::Value,
+            researcher_facet::Column::WorksCount,
+        ])
+        .from(researcher_facet::Entity)
+        .and_where(Expr::col(researcher_facet::Column::ResearcherId).is_in(ids.iter().copied()))
+        .to_owned();
+    let facets: Vec<Facet> = statement::models(db, &select).await?;
 
     #[derive(Default)]
     struct Tally {

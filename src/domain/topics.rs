@@ -1,11 +1,12 @@
 //! Topics: lookups, the topic listing with name search, and works counts.
 use std::collections::HashMap;
 
-use entity::topic;
+use entity::{topic, work_topic};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
-use super::sql::Sql;
+use super::statement::{self, columns_of};
 use crate::error::AppResult;
 
 pub const LIST_KEY: &str = "topics:NAME:ASC";
@@ -29,18 +30,23 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap
 }
 
 /// Topics by name; `search` keeps those whose name contains it (any case).
-pub async fn list(db: &impl ConnectionTrait, search: Option<&str>, page: &PageRequest) -> AppResult<Page<Topic>> {
-    let mut from_where = Sql::new("FROM topics t WHERE 1 = 1");
+pub async fn list(
+    db: &impl ConnectionTrait,
+    search: Option<&str>,
+    page: &PageRequest,
+) -> AppResult<Page<Topic>> {
+    let mut from_where = Query::select().from_as(topic::Entity, "t").to_owned();
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
         let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        from_where.push(" AND LOWER(t.name) LIKE ").bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+        let name = Expr::expr(Func::lower(Expr::col(("t", topic::Column::Name))));
+        from_where.and_where(name.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')));
     }
     let listing = Listing {
         with: None,
-        columns: "t.id, t.name".to_owned(),
+        columns: columns_of::<topic::Entity>("t"),
         from_where,
-        id_expr: "t.id".to_owned(),
-        sort: SortSpec::by("t.name", SortKind::Text, false),
+        id_expr: Expr::col(("t", topic::Column::Id)),
+        sort: SortSpec::by(Expr::col(("t", topic::Column::Name)), SortKind::Text, false),
         count: None,
     };
     Ok(listing.fetch::<topic::Model>(db, page).await?.map(Topic::from))
@@ -53,8 +59,13 @@ struct TopicCount {
 }
 
 pub async fn works_counts(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
-    let mut sql = Sql::new("SELECT topic_id, COUNT(*) AS n FROM work_topics WHERE topic_id IN (");
-    sql.bind_list(ids).push(") GROUP BY topic_id");
-    let rows: Vec<TopicCount> = sql.fetch_models(db).await?;
+    let select = Query::select()
+        .column(work_topic::Column::TopicId)
+        .expr_as(Expr::col(Asterisk).count(), "n")
+        .from(work_topic::Entity)
+        .and_where(Expr::col(work_topic::Column::TopicId).is_in(ids.iter().copied()))
+        .group_by_col(work_topic::Column::TopicId)
+        .to_owned();
+    let rows: Vec<TopicCount> = statement::models(db, &select).await?;
     Ok(rows.into_iter().map(|r| (r.topic_id, r.n)).collect())
 }

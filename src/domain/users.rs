@@ -1,8 +1,10 @@
 //! Users: the local row behind an identity provider's `sub`.
 use chrono::Utc;
+use entity::user;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::sql::Sql;
+use super::statement;
 use crate::error::AppResult;
 
 #[derive(Debug, FromQueryResult)]
@@ -12,9 +14,12 @@ struct UserRow {
 }
 
 async fn find(db: &impl ConnectionTrait, subject: &str) -> AppResult<Option<UserRow>> {
-    let mut sql = Sql::new("SELECT id, orcid FROM users WHERE subject = ");
-    sql.bind(subject);
-    Ok(sql.fetch_models::<UserRow>(db).await?.into_iter().next())
+    let select = Query::select()
+        .columns([user::Column::Id, user::Column::Orcid])
+        .from(user::Entity)
+        .and_where(Expr::col(user::Column::Subject).eq(subject))
+        .to_owned();
+    Ok(statement::models::<UserRow>(db, &select).await?.into_iter().next())
 }
 
 /// The user id for `subject`, creating the user on its first request. Two
@@ -25,20 +30,21 @@ async fn find(db: &impl ConnectionTrait, subject: &str) -> AppResult<Option<User
 pub async fn ensure(db: &impl ConnectionTrait, subject: &str, orcid: Option<&str>) -> AppResult<i64> {
     if let Some(user) = find(db, subject).await? {
         if let Some(orcid) = orcid.filter(|o| user.orcid.as_deref() != Some(*o)) {
-            let mut update = Sql::new("UPDATE users SET orcid = ");
-            update.bind(orcid.to_owned()).push(" WHERE id = ").bind(user.id);
-            db.execute_raw(update.build(db.get_database_backend())).await?;
+            let update = Query::update()
+                .table(user::Entity)
+                .value(user::Column::Orcid, orcid)
+                .and_where(Expr::col(user::Column::Id).eq(user.id))
+                .to_owned();
+            statement::execute(db, &update).await?;
         }
         return Ok(user.id);
     }
-    let mut insert = Sql::new("INSERT INTO users (subject, orcid, created_at) VALUES (");
-    insert
-        .bind(subject)
-        .push(", ")
-        .bind(orcid.map(str::to_owned))
-        .push(", ")
-        .bind(Utc::now())
-        .push(") ON CONFLICT (subject) DO NOTHING");
-    db.execute_raw(insert.build(db.get_database_backend())).await?;
+    let insert = Query::insert()
+        .into_table(user::Entity)
+        .columns([user::Column::Subject, user::Column::Orcid, user::Column::CreatedAt])
+        .values_panic([subject.into(), orcid.map(str::to_owned).into(), Utc::now().into()])
+        .on_conflict(OnConflict::column(user::Column::Subject).do_nothing().to_owned())
+        .to_owned();
+    statement::execute(db, &insert).await?;
     find(db, subject).await?.map(|u| u.id).ok_or_else(|| crate::error::AppError::internal("user vanished after insert"))
 }

