@@ -234,11 +234,31 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
     if size.researchers < 2 || size.works < 2 || size.topics < 1 || size.institutions < 1 {
         return Err(AppError::bad_input("sizes must be at least 2 researchers, 2 works, 1 topic and 1 institution"));
     }
-    let writer = BulkWriter::new(db)?;
-    if let BulkWriter::Sqlite(_) = writer {
-        writer.execute("PRAGMA synchronous = OFF").await?;
-    }
-    let rebuild = writer.set_aside_indexes().await?;
+    let mut writer = BulkWriter::begin(db, TABLES).await?;
+    // Whatever happens in `load`, `finish` either commits all of it or rolls
+    // all of it back, the indexes and keys set aside included.
+    let outcome = load(&mut writer, size, show_progress).await;
+    let (authorships, follows) = writer.finish(outcome).await?;
+    Ok(Report { researchers: size.researchers, works: size.works, authorships, follows, elapsed: started.elapsed() })
+}
+
+/// Every table the load writes, whose indexes and foreign keys it sets aside.
+const TABLES: &[&str] = &[
+    "institutions",
+    "topics",
+    "researchers",
+    "works",
+    "authorships",
+    "work_topics",
+    "users",
+    "follows",
+    "collaborations",
+    "researcher_topics",
+    "researcher_facets",
+];
+
+/// Writes the catalogue; returns the authorships and follows written.
+async fn load(writer: &mut BulkWriter, size: &SyntheticSize, show_progress: bool) -> AppResult<(u64, u64)> {
     let mut rng = StdRng::seed_from_u64(size.seed);
     let fields = size.topics.div_ceil(TOPICS_PER_FIELD);
 
@@ -464,8 +484,11 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
     }
 
     // Counters and summaries from grouped counts, then the indexes set aside.
-    let finishing =
-        Progress::new(show_progress, rebuild.len() as u64 + 2 + super::recount::SUMMARIES.len() as u64, "indexes");
+    let finishing = Progress::new(
+        show_progress,
+        writer.set_aside_count() as u64 + 2 + super::recount::SUMMARIES.len() as u64,
+        "indexes",
+    );
     writer
         .execute(
             "UPDATE researchers SET works_count = c.n FROM (SELECT researcher_id, COUNT(*) AS n FROM authorships \
@@ -480,32 +503,17 @@ pub async fn seed(db: &DatabaseConnection, size: &SyntheticSize, show_progress: 
         .await?;
     finishing.0.inc(2);
     finishing.0.set_message("co-authors");
-    pairs.write(&writer, &sort_names).await?;
+    pairs.write(writer, &sort_names).await?;
     finishing.0.set_message("summaries");
     for sql in super::recount::SUMMARIES {
         writer.execute(sql).await?;
         finishing.0.inc(1);
     }
     finishing.0.set_message("indexes");
-    for sql in &rebuild {
-        writer.execute(sql).await?;
-        finishing.0.inc(1);
-    }
+    writer.restore(|| finishing.0.inc(1)).await?;
     finishing.0.finish();
     writer.reset_sequences(&["institutions", "topics", "researchers", "works", "users"]).await?;
-    // On PostgreSQL, VACUUM also sets the visibility map, without which
-    // index-only scans still visit the heap.
-    writer.execute(if writer.is_postgres() { "VACUUM ANALYZE" } else { "ANALYZE" }).await?;
-    if !writer.is_postgres() {
-        writer.execute("PRAGMA synchronous = FULL").await?;
-    }
-    Ok(Report {
-        researchers: size.researchers,
-        works: size.works,
-        authorships,
-        follows: follow_rows.len() as u64,
-        elapsed: started.elapsed(),
-    })
+    Ok((authorships, follow_rows.len() as u64))
 }
 
 impl Field {
@@ -540,7 +548,7 @@ impl CoauthorPairs {
 
     /// Writes both directions of every pair, with shared works and first
     /// and last year, in primary-key order.
-    async fn write(self, writer: &BulkWriter, sort_names: &[String]) -> AppResult<()> {
+    async fn write(self, writer: &mut BulkWriter, sort_names: &[String]) -> AppResult<()> {
         let mut occurrences = self.occurrences;
         occurrences.sort_unstable();
         // (researcher << 32 | coauthor, shared works, first year, last year)

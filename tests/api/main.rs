@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod bulk_load;
 mod catalogue;
 mod errors;
 mod graph;

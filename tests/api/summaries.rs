@@ -85,13 +85,13 @@ const CHECKS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     let statement = Statement::from_string(app.db.get_database_backend(), sql.to_owned());
     let row = app.db.query_one_raw(statement).await.expect("query").expect("one row");
     row.try_get::<i64>("", "n").expect("n")
 }
 
-async fn assert_summaries_agree(app: &TestApp) {
+pub(crate) async fn assert_summaries_agree(app: &TestApp) {
     for (name, summary, recount) in CHECKS {
         let (summary, recount) = (format!("SELECT * FROM ({summary}) s"), format!("SELECT * FROM ({recount}) r"));
         let missing = count(app, &format!("SELECT COUNT(*) AS n FROM ({recount} EXCEPT {summary}) diff")).await;

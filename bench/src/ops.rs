@@ -5,10 +5,10 @@ use serde_json::{json, Value};
 use crate::dataset::{Dataset, Researcher};
 use crate::load::{Endpoint, Workload};
 
-const PROFILE: &str = include_str!("../../../tests/operations/profile.graphql");
-const WORKS: &str = include_str!("../../../tests/operations/works.graphql");
-const GRAPH: &str = include_str!("../../../tests/operations/graph.graphql");
-const ACADEMIC: &str = include_str!("../../../tests/operations/academic.graphql");
+const PROFILE: &str = include_str!("../../tests/operations/profile.graphql");
+const WORKS: &str = include_str!("../../tests/operations/works.graphql");
+const GRAPH: &str = include_str!("../../tests/operations/graph.graphql");
+const ACADEMIC: &str = include_str!("../../tests/operations/academic.graphql");
 
 /// Only the cursors, to reach a deep page cheaply.
 const WORKS_CURSOR: &str = "query WorksCursor($id: ID!, $after: String) { node(id: $id) { ... on Researcher { \

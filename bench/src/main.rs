@@ -7,24 +7,17 @@
 //! page's data as one hand-written SQL statement, without GraphQL.
 //!
 //! ```sh
-//! cargo build --release
+//! cargo build --release -p scholargraph -p bench
 //! ./target/release/bench --database-url "sqlite://data/scholargraph.db?mode=rwc"
 //! ```
 //!
 //! See BENCHMARKS.md.
-#[path = "bench/bombs.rs"]
 mod bombs;
-#[path = "bench/dataset.rs"]
 mod dataset;
-#[path = "bench/floor.rs"]
 mod floor;
-#[path = "bench/load.rs"]
 mod load;
-#[path = "bench/ops.rs"]
 mod ops;
-#[path = "bench/report.rs"]
 mod report;
-#[path = "bench/server.rs"]
 mod server;
 
 use std::path::PathBuf;
@@ -38,11 +31,15 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::report::{Row, Table};
 
+/// The server's default database (`scholargraph::config::DEFAULT_DATABASE_URL`),
+/// copied so that the bench does not link the service; a test keeps the two equal.
+const DEFAULT_DATABASE_URL: &str = "sqlite://data/scholargraph.db?mode=rwc";
+
 #[derive(Debug, Parser)]
 #[command(name = "bench", about = "Load-test the scholargraph GraphQL API against an existing database")]
 struct Args {
     /// Database to benchmark (it must already hold data: `scholargraph seed demo|synthetic`).
-    #[arg(long, env = "DATABASE_URL", default_value = scholargraph::config::DEFAULT_DATABASE_URL)]
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
 
     /// Concurrent client workers; also the server's and the floor's connection pool size.
@@ -57,7 +54,7 @@ struct Args {
     #[arg(long, default_value_t = 3)]
     warmup: u64,
 
-    /// The server binary [default: `scholargraph` next to this binary; run `cargo build --release` first].
+    /// The server binary [default: `scholargraph` next to this binary; run `cargo build --release -p scholargraph -p bench` first].
     #[arg(long)]
     server_bin: Option<PathBuf>,
 
@@ -207,4 +204,12 @@ async fn connect(url: &str, connections: u32) -> Result<DatabaseConnection> {
         .acquire_timeout(Duration::from_secs(60))
         .sqlx_logging(false);
     Database::connect(options).await.with_context(|| format!("connecting to {}", report::redact(url)))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_database_is_the_servers() {
+        assert_eq!(super::DEFAULT_DATABASE_URL, scholargraph::config::DEFAULT_DATABASE_URL);
+    }
 }

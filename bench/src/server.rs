@@ -27,7 +27,7 @@ impl Server {
     pub fn spawn(bin: &Path, database_url: &str, port: u16, pool_size: u32) -> Result<Self> {
         if !bin.is_file() {
             bail!(
-                "server binary not found at {}; run `cargo build --release` first, or pass --server-bin",
+                "server binary not found at {}; run `cargo build --release -p scholargraph -p bench` first, or pass --server-bin",
                 bin.display()
             );
         }
