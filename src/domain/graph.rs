@@ -1,14 +1,14 @@
 //! The collaborator graph: co-authors with their shared works.
-use entity::{collaboration, researcher, researcher_topic, topic};
+use entity::{collaboration, researcher, researcher_topic};
 use sea_orm::sea_query::{
     Asterisk, CaseStatement, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement, UnionType,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
-use super::researchers::Researcher;
-use super::topics::Topic;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
+use super::researchers::Researcher;
 use super::statement::{self, aliased, columns_of, literal};
+use super::topics::Topic;
 use crate::error::{AppError, AppResult};
 
 pub const COLLABORATORS_LIST: &str = "collaborators:SHARED_WORKS:DESC";
@@ -121,13 +121,6 @@ const MAIN_TOPICS: usize = 25;
 const CANDIDATES_PER_TOPIC: usize = 30;
 
 #[derive(Debug, FromQueryResult)]
-struct MainTopic {
-    topic_id: i64,
-    name: String,
-    works_count: i64,
-}
-
-#[derive(Debug, FromQueryResult)]
 struct TopicLink {
     researcher_id: i64,
     topic_id: i64,
@@ -143,28 +136,10 @@ struct TopicLink {
 /// each main topic, read in index order), the dot products (the candidates'
 /// rows for the main topics) and the shared topics of the chosen few.
 pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, limit: u64) -> AppResult<Vec<Similar>> {
-    let most_works = Query::select()
-        .columns([researcher_topic::Column::TopicId, researcher_topic::Column::WorksCount])
-        .from(researcher_topic::Entity)
-        .and_where(Expr::col(researcher_topic::Column::ResearcherId).eq(researcher_id))
-        .order_by(researcher_topic::Column::WorksCount, Order::Desc)
-        .order_by(researcher_topic::Column::TopicId, Order::Desc)
-        .limit(MAIN_TOPICS as u64)
-        .to_owned();
-    let main_sql = Query::select()
-        .expr_as(Expr::col(("rt", researcher_topic::Column::TopicId)), "topic_id")
-        .expr_as(Expr::col(("t", topic::Column::Name)), "name")
-        .expr_as(Func::cast_as(Expr::col(("rt", researcher_topic::Column::WorksCount)), "BIGINT"), "works_count")
-        .from_subquery(most_works, "rt")
-        .join_as(
-            JoinType::Join,
-            topic::Entity,
-            "t",
-            Expr::col(("t", topic::Column::Id)).equals(("rt", researcher_topic::Column::TopicId)),
-        )
-        .to_owned();
-    let mut main: Vec<MainTopic> = statement::models(db, &main_sql).await?;
-    main.sort_by_key(|t| std::cmp::Reverse((t.works_count, t.topic_id)));
+    // The profile's own main topics, cut to the ones that describe them.
+    let mut main =
+        super::researchers::main_topics(db, &[researcher_id]).await?.remove(&researcher_id).unwrap_or_default();
+    main.truncate(MAIN_TOPICS);
     if main.is_empty() {
         return Ok(Vec::new());
     }
@@ -258,7 +233,7 @@ pub async fn similar_researchers(db: &impl ConnectionTrait, researcher_id: i64, 
         s.shared_topics = main
             .iter()
             .filter(|t| links.iter().any(|l| l.researcher_id == s.researcher.id && l.topic_id == t.topic_id))
-            .map(|t| Topic { id: t.topic_id, name: t.name.clone() })
+            .map(|t| Topic { id: t.topic_id, name: t.topic_name.clone() })
             .collect();
     }
     Ok(similar)

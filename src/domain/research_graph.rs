@@ -19,7 +19,7 @@
 //! graph, and the same data always gives the same graph.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use entity::{authorship, collaboration, institution, researcher, topic, work, work_topic};
+use entity::{authorship, collaboration, institution, researcher, work};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, JoinType, Order, Query, UnionType};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
@@ -104,13 +104,6 @@ struct PairRow {
     a: i64,
     b: i64,
     n: i64,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct TopicRow {
-    work_id: i64,
-    id: i64,
-    name: String,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -253,27 +246,16 @@ pub async fn research_graph(
                 });
             }
         }
-        let topics = Query::select()
-            .expr_as(Expr::col(("wt", work_topic::Column::WorkId)), "work_id")
-            .expr_as(Expr::col(("t", topic::Column::Id)), "id")
-            .expr_as(Expr::col(("t", topic::Column::Name)), "name")
-            .from_as(work_topic::Entity, "wt")
-            .join_as(
-                JoinType::Join,
-                topic::Entity,
-                "t",
-                Expr::col(("t", topic::Column::Id)).equals(("wt", work_topic::Column::TopicId)),
-            )
-            .and_where(Expr::col(("wt", work_topic::Column::WorkId)).is_in(work_ids.iter().copied()))
-            .to_owned();
-        for row in statement::models::<TopicRow>(db, &topics).await? {
-            labels.insert((NodeKind::Topic, row.id), row.name);
-            edges.push(Edge {
-                source: (NodeKind::Work, row.work_id),
-                target: (NodeKind::Topic, row.id),
-                kind: EdgeKind::HasTopic,
-                weight: 1,
-            });
+        for (work_id, topics) in super::works::topics_by_works(db, &work_ids).await? {
+            for topic in topics {
+                labels.insert((NodeKind::Topic, topic.id), topic.name);
+                edges.push(Edge {
+                    source: (NodeKind::Work, work_id),
+                    target: (NodeKind::Topic, topic.id),
+                    kind: EdgeKind::HasTopic,
+                    weight: 1,
+                });
+            }
         }
     }
 

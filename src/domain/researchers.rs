@@ -209,7 +209,9 @@ pub async fn external_ids_by_researchers(
         .await?;
     let ids = rows
         .into_iter()
-        .map(|e| Ok((e.researcher_id, ExternalId { scheme: ExternalIdScheme::from_stored(&e.scheme)?, value: e.value })))
+        .map(|e| {
+            Ok((e.researcher_id, ExternalId { scheme: ExternalIdScheme::from_stored(&e.scheme)?, value: e.value }))
+        })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(group_by(ids))
 }

@@ -30,11 +30,7 @@ pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap
 }
 
 /// Topics by name; `search` keeps those whose name contains it (any case).
-pub async fn list(
-    db: &impl ConnectionTrait,
-    search: Option<&str>,
-    page: &PageRequest,
-) -> AppResult<Page<Topic>> {
+pub async fn list(db: &impl ConnectionTrait, search: Option<&str>, page: &PageRequest) -> AppResult<Page<Topic>> {
     let mut from_where = Query::select().from_as(topic::Entity, "t").to_owned();
     if let Some(search) = search.map(str::trim).filter(|s| !s.is_empty()) {
         let escaped = search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");

@@ -7,11 +7,11 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, JoinType, Order, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::group_by;
-use super::researchers::Researcher;
-use super::topics::Topic;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
+use super::researchers::Researcher;
 use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
 use super::statement::{self, columns_of, literal};
+use super::topics::Topic;
 use crate::error::{AppError, AppResult};
 
 /// What a work is.
@@ -149,7 +149,12 @@ pub async fn by_doi(db: &impl ConnectionTrait, doi: &str) -> AppResult<Option<Wo
 }
 
 pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult<Option<Work>> {
-    work::Entity::find().filter(work::Column::ArxivId.eq(arxiv_id.trim())).one(db).await?.map(Work::try_from).transpose()
+    work::Entity::find()
+        .filter(work::Column::ArxivId.eq(arxiv_id.trim()))
+        .one(db)
+        .await?
+        .map(Work::try_from)
+        .transpose()
 }
 
 /// One page of works matching `filter`, in `order`. `researcher_works_count`
@@ -267,10 +272,7 @@ pub struct Authorship {
 }
 
 /// The bylines of a batch of works, researchers included: one statement.
-pub async fn authorships_by_works(
-    db: &impl ConnectionTrait,
-    ids: &[i64],
-) -> AppResult<HashMap<i64, Vec<Authorship>>> {
+pub async fn authorships_by_works(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<Authorship>>> {
     let select = Query::select()
         .expr_as(Expr::col(("a", authorship::Column::WorkId)), "work_id")
         .expr_as(Expr::col(("a", authorship::Column::Position)), "position")
