@@ -1,6 +1,7 @@
 //! The domain layer: the only code that talks SQL. One module per subject;
 //! functions take a connection and return plain data or an `AppError`.
 pub mod catalogue;
+pub mod changes;
 pub mod claims;
 pub mod follows;
 pub mod graph;
