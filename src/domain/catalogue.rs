@@ -2,15 +2,21 @@
 //! depends on them updated in the same transaction: `researchers.works_count`,
 //! `works.authors_count`, `authorships.work_year`, `researcher_topics`,
 //! `researcher_facets`, `collaborations` and the researchers' co-author,
-//! linked-work and topic-profile counters.
+//! linked-work and topic-profile counters. The change log gets one
+//! `WORK_ADDED` row for the work and one `AUTHORSHIP_ADDED` row per author
+//! (so a reader of one researcher's changes needs no join), also in the
+//! same transaction.
 use chrono::Utc;
 use entity::{authorship, collaboration, researcher, researcher_facet, researcher_topic, topic, work, work_topic};
 use sea_orm::sea_query::{
     Asterisk, BinOper, CaseStatement, Expr, ExprTrait, Func, JoinType, OnConflict, Query, UnionType,
 };
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+};
 
 use super::begin_write;
+use super::changes::{self, ChangeKind, NewChange};
 use super::statement::{self, literal, subquery};
 use super::works::WorkKind;
 use crate::error::{AppError, AppResult};
@@ -39,7 +45,7 @@ pub async fn add_work(db: &DatabaseConnection, work: &NewWork) -> AppResult<i64>
 }
 
 /// Adds a work inside the caller's transaction.
-pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResult<i64> {
+pub async fn add_work_in(txn: &DatabaseTransaction, work: &NewWork) -> AppResult<i64> {
     let mut authors = work.authors.clone();
     authors.sort_unstable();
     authors.dedup();
@@ -344,5 +350,12 @@ pub async fn add_work_in(txn: &impl ConnectionTrait, work: &NewWork) -> AppResul
         .and_where(of_authors)
         .to_owned();
     statement::execute(txn, &counters).await?;
+    let mut added = vec![NewChange { kind: ChangeKind::WorkAdded, subject_id: work_id, researcher_id: None }];
+    added.extend(authors.iter().map(|&author| NewChange {
+        kind: ChangeKind::AuthorshipAdded,
+        subject_id: work_id,
+        researcher_id: Some(author),
+    }));
+    changes::record(txn, &added).await?;
     Ok(work_id)
 }

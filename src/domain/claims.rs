@@ -1,6 +1,8 @@
 //! Claims of author records. A record has at most one approved owner, which
 //! the database enforces (a partial unique index); every decision runs in
-//! one transaction and conditions its update on the state it read.
+//! one transaction and conditions its update on the state it read. A claim
+//! made, decided or withdrawn is recorded in the change log in the same
+//! transaction; a repeated claim that returns the open one records nothing.
 use chrono::{DateTime, Utc};
 use entity::claim;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -9,6 +11,7 @@ use sea_orm::{
     QuerySelect,
 };
 
+use super::changes::{self, ChangeKind, NewChange};
 use super::page::{Listing, Page, PageRequest, SortSpec};
 use super::statement::columns_of;
 use super::{begin_write, researchers, statement};
@@ -196,6 +199,7 @@ pub async fn claim(
         .await
         .map_err(|e| AppError::conflict_on_unique(e, "this record was claimed by someone else meanwhile"))?;
     let created = by_id(&txn, inserted.last_insert_id).await?;
+    record_change(&txn, researcher_id).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -218,6 +222,7 @@ pub async fn withdraw(db: &DatabaseConnection, user_id: i64, claim_id: i64) -> A
         return Err(already_decided(&current));
     }
     let updated = by_id(&txn, claim_id).await?;
+    record_change(&txn, updated.researcher_id).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -263,8 +268,14 @@ pub async fn review(
         return Err(already_decided(&current));
     }
     let updated = by_id(&txn, claim_id).await?;
+    record_change(&txn, updated.researcher_id).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// Records that a claim on `researcher_id` changed, in the deciding transaction.
+async fn record_change(txn: &DatabaseTransaction, researcher_id: i64) -> AppResult<()> {
+    changes::record(txn, &[NewChange::of_researcher(ChangeKind::ClaimUpdated, researcher_id)]).await
 }
 
 /// The claim, read after locking its record (see `researchers::lock_record`).

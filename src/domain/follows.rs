@@ -1,10 +1,12 @@
 //! Follows: idempotent in the database (primary key plus insert-if-absent),
-//! with the researcher's follower counter kept in the same transaction.
+//! with the researcher's follower counter and the change log kept in the
+//! same transaction (a follow that changes nothing records nothing).
 use chrono::Utc;
 use entity::{follow, researcher};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
+use super::changes::{self, ChangeKind, NewChange};
 use super::researchers::ensure_exists;
 use super::{begin_write, statement};
 use crate::error::AppResult;
@@ -35,6 +37,7 @@ pub async fn follow(db: &DatabaseConnection, user_id: i64, researcher_id: i64) -
     let added = statement::execute(&txn, &insert).await? == 1;
     if added {
         add_to_followers(&txn, researcher_id, 1).await?;
+        changes::record(&txn, &[NewChange::of_researcher(ChangeKind::Followed, researcher_id)]).await?;
     }
     txn.commit().await?;
     Ok(added)
@@ -53,6 +56,7 @@ pub async fn unfollow(db: &DatabaseConnection, user_id: i64, researcher_id: i64)
     let removed = statement::execute(&txn, &delete).await? == 1;
     if removed {
         add_to_followers(&txn, researcher_id, -1).await?;
+        changes::record(&txn, &[NewChange::of_researcher(ChangeKind::Unfollowed, researcher_id)]).await?;
     }
     txn.commit().await?;
     Ok(removed)

@@ -450,12 +450,18 @@ pub async fn update_profile(
         return Err(AppError::Forbidden("only the record's approved owner may edit its profile".to_owned()));
     }
     if let Some(open) = open_to_collaborate {
+        // Only a real edit is a change: setting the value it has records nothing.
         let update = Query::update()
             .table(researcher::Entity)
             .value(researcher::Column::OpenToCollaborate, open)
             .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
+            .and_where(Expr::col(researcher::Column::OpenToCollaborate).ne(open))
             .to_owned();
-        statement::execute(&txn, &update).await?;
+        if statement::execute(&txn, &update).await? == 1 {
+            let change =
+                super::changes::NewChange::of_researcher(super::changes::ChangeKind::ProfileUpdated, researcher_id);
+            super::changes::record(&txn, &[change]).await?;
+        }
     }
     let updated = by_ids(&txn, &[researcher_id])
         .await?

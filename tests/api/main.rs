@@ -7,6 +7,7 @@ mod accounts;
 mod auth;
 mod bulk_load;
 mod catalogue;
+mod changes;
 mod errors;
 mod graph;
 mod http;
