@@ -1,6 +1,6 @@
 //! What the benchmark asks for, chosen straight from the database: the
 //! researchers of a realistic mix, title words and name prefixes to search.
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{bail, Context as _, Result};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement};
@@ -9,8 +9,11 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, State
 const POPULAR: usize = 20;
 /// How many others form the "long tail".
 const LONG_TAIL: usize = 200;
-/// How many words and name prefixes to search for.
-const WORDS: usize = 20;
+/// How many titles are read to count word frequencies.
+const TITLE_SAMPLE: usize = 5_000;
+/// How many common words, median words and name prefixes to search for.
+const COMMON_WORDS: usize = 5;
+const MEDIAN_WORDS: usize = 20;
 const PREFIXES: usize = 50;
 
 #[derive(Debug, Clone)]
@@ -41,8 +44,10 @@ pub struct Dataset {
     pub tail: Vec<Researcher>,
     /// The researcher with the most works.
     pub heaviest: Researcher,
-    /// Common title words, for work search.
-    pub words: Vec<String>,
+    /// The most frequent words in a sample of titles, for work search.
+    pub common_words: Vec<String>,
+    /// Words of median frequency among the words of the sample, for work search.
+    pub median_words: Vec<String>,
     /// 3-4 letter name prefixes, for researcher search.
     pub prefixes: Vec<String>,
 }
@@ -96,14 +101,30 @@ impl Dataset {
         }
         tail.truncate(LONG_TAIL);
 
-        let mut titles = strings(db, "SELECT title AS s FROM works WHERE id % 17 = 5 ORDER BY id LIMIT 50").await?;
-        if titles.len() < 10 {
-            titles = strings(db, "SELECT title AS s FROM works ORDER BY id LIMIT 50").await?;
+        // One work in 13 (every work on a small catalogue), enough titles
+        // for the frequencies of a million-work catalogue's words to show.
+        let mut titles =
+            strings(db, &format!("SELECT title AS s FROM works WHERE id % 13 = 5 ORDER BY id LIMIT {TITLE_SAMPLE}"))
+                .await?;
+        if titles.len() < 500 {
+            titles = strings(db, &format!("SELECT title AS s FROM works ORDER BY id LIMIT {TITLE_SAMPLE}")).await?;
         }
-        let words = distinct(titles.iter().filter_map(|title| title_word(title)), WORDS);
+        let (common_words, median_words) = common_and_median_words(&titles, COMMON_WORDS, MEDIAN_WORDS);
         let prefixes = distinct(popular.iter().chain(&tail).filter_map(|r| name_prefix(&r.display_name)), PREFIXES);
 
-        Ok(Self { backend, database, researchers, works, authorships, popular, tail, heaviest, words, prefixes })
+        Ok(Self {
+            backend,
+            database,
+            researchers,
+            works,
+            authorships,
+            popular,
+            tail,
+            heaviest,
+            common_words,
+            median_words,
+            prefixes,
+        })
     }
 }
 
@@ -156,12 +177,33 @@ const STOPWORDS: &[&str] = &[
     "without",
 ];
 
-/// The first word of a title that is worth searching for: four letters or
+/// The words of a title that are worth searching for: four letters or
 /// more, not a stop word, lower-cased.
-fn title_word(title: &str) -> Option<String> {
-    title.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).find(|word| {
+fn title_words(title: &str) -> impl Iterator<Item = String> + '_ {
+    title.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).filter(|word| {
         word.chars().count() >= 4 && word.chars().all(char::is_alphabetic) && !STOPWORDS.contains(&&**word)
     })
+}
+
+/// From the words of `titles`: the `common` most frequent, and up to
+/// `median` others of the median frequency among the words that occur
+/// (spread over that frequency's words in alphabetical order). Counting
+/// the titles themselves makes the choice fit any seeded catalogue.
+fn common_and_median_words(titles: &[String], common: usize, median: usize) -> (Vec<String>, Vec<String>) {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for word in titles.iter().flat_map(|title| title_words(title)) {
+        *counts.entry(word).or_default() += 1;
+    }
+    let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+    ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let Some((_, median_count)) = ranked.get(ranked.len() / 2).cloned() else {
+        return (Vec::new(), Vec::new());
+    };
+    let (top, rest) = ranked.split_at(common.min(ranked.len()));
+    let candidates: Vec<&String> = rest.iter().filter(|(_, n)| *n == median_count).map(|(word, _)| word).collect();
+    let step = (candidates.len() / median.max(1)).max(1);
+    let middle = candidates.into_iter().step_by(step).take(median).cloned().collect();
+    (top.iter().map(|(word, _)| word.clone()).collect(), middle)
 }
 
 /// The first 4 letters (3 when that is all there is) of the surname, lower-cased.
@@ -186,10 +228,30 @@ mod tests {
 
     #[test]
     fn picks_searchable_words_and_prefixes() {
-        assert_eq!(title_word("On the Spin-Glass Phase of the model").as_deref(), Some("spin"));
-        assert_eq!(title_word("A 3D map of it"), None);
+        let words: Vec<String> = title_words("On the Spin-Glass Phase of the model, with 3D maps").collect();
+        assert_eq!(words, ["spin", "glass", "phase", "model", "maps"]);
+        assert_eq!(title_words("A 3D map of it").next(), None);
         assert_eq!(name_prefix("Marc Mézard").as_deref(), Some("méza"));
         assert_eq!(name_prefix("Li Wu"), None);
         assert_eq!(name_prefix("Ann Lee").as_deref(), Some("lee"));
+    }
+
+    #[test]
+    fn picks_common_and_median_words_by_their_counts() {
+        let titles: Vec<String> = [
+            "Graph models of graph spectra",
+            "Graph kernels and spectra",
+            "Graph flows, rare alpha",
+            "Spectra of flows, rare beta",
+            "Once gamma, once delta",
+        ]
+        .iter()
+        .map(|t| (*t).to_owned())
+        .collect();
+        // graph 4, spectra 3, flows 2, rare 2, once 2, and six words once.
+        let (common, median) = common_and_median_words(&titles, 2, 3);
+        assert_eq!(common, ["graph", "spectra"]);
+        assert_eq!(median, ["alpha", "delta", "kernels"]);
+        assert_eq!(common_and_median_words(&[], 2, 3), (vec![], vec![]));
     }
 }

@@ -27,7 +27,9 @@ pub const OPERATIONS: &[&str] = &[
     "collaborators_heavy",
     "graph_depth2",
     "similar",
-    "search_works",
+    "search_works_common",
+    "search_works_median",
+    "search_works_two_words",
     "search_researchers",
 ];
 
@@ -38,6 +40,15 @@ pub enum Plan {
 
 fn body(query: &str, operation: &str, variables: Value) -> String {
     json!({ "query": query, "operationName": operation, "variables": variables }).to_string()
+}
+
+/// `SearchWorks` for `search`, most relevant first.
+fn search_works(search: &str) -> String {
+    let variables = json!({
+        "filter": { "search": search },
+        "orderBy": { "field": "RELEVANCE", "direction": "DESC" },
+    });
+    body(WORKS, "SearchWorks", variables)
 }
 
 /// Bodies for the typical mix: `POPULAR_SHARE` popular researchers, the rest long tail.
@@ -68,16 +79,15 @@ pub async fn plan(name: &str, data: &Dataset, endpoint: &Endpoint) -> Plan {
             mix(data, |r| body(GRAPH, "ResearchGraph", json!({ "id": r.global_id(), "depth": 2, "limit": 500 })))
         }
         "similar" => mix(data, |r| body(ACADEMIC, "AcademicProfile", json!({ "slug": r.slug }))),
-        "search_works" => Workload::uniform(
-            data.words
+        "search_works_common" => Workload::uniform(data.common_words.iter().map(|w| search_works(w)).collect()),
+        "search_works_median" => Workload::uniform(data.median_words.iter().map(|w| search_works(w)).collect()),
+        // A common word with a median one: pairs cycling through the common words.
+        "search_works_two_words" => Workload::uniform(
+            data.common_words
                 .iter()
-                .map(|word| {
-                    let variables = json!({
-                        "filter": { "search": word },
-                        "orderBy": { "field": "RELEVANCE", "direction": "DESC" },
-                    });
-                    body(WORKS, "SearchWorks", variables)
-                })
+                .cycle()
+                .zip(&data.median_words)
+                .map(|(common, median)| search_works(&format!("{common} {median}")))
                 .collect(),
         ),
         "search_researchers" => Workload::uniform(

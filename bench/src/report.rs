@@ -71,9 +71,11 @@ pub fn print_header(h: &Header<'_>) {
         d.heaviest.works_count
     );
     println!(
-        "searches    {} title words ({}); {} name prefixes ({})",
-        d.words.len(),
-        examples(&d.words),
+        "searches    {} common title words ({}); {} median ({}); {} name prefixes ({})",
+        d.common_words.len(),
+        examples(&d.common_words),
+        d.median_words.len(),
+        examples(&d.median_words),
         d.prefixes.len(),
         examples(&d.prefixes)
     );
@@ -143,16 +145,16 @@ impl Table {
 
     pub fn print_head(&self) {
         println!(
-            "{:<20} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9}",
+            "{:<22} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9}",
             "operation", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "SQL/req", "requests"
         );
-        println!("{}", "-".repeat(20 + 9 * 4 + 7 + 8 + 9 + 7));
+        println!("{}", "-".repeat(22 + 9 * 4 + 7 + 8 + 9 + 7));
     }
 
     pub fn print_row(&self, row: &Row) {
         match &row.outcome {
             Ok(s) => println!(
-                "{:<20} {:>9.1} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9}",
+                "{:<22} {:>9.1} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9}",
                 row.name,
                 s.per_second,
                 ms(s.p50),
@@ -162,7 +164,7 @@ impl Table {
                 s.sql_per_request.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}")),
                 s.requests
             ),
-            Err(reason) => println!("{:<20} {reason}", row.name),
+            Err(reason) => println!("{:<22} {reason}", row.name),
         }
     }
 

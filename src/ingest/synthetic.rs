@@ -2,7 +2,9 @@
 //! from a seed: heavy-tailed works per author and authors per work (with one
 //! author of 20 000 works and one work of 1 000 authors at the default size),
 //! co-authorship clustered by field and institution, years 1990–2026 leaning
-//! recent, and heavy-tailed citation counts.
+//! recent, heavy-tailed citation counts, and titles and abstracts drawn from a
+//! 24 000-word vocabulary with Zipf-like frequencies, so that a common word
+//! is in about one title in nine and most words are rare.
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -188,19 +190,351 @@ const KINDS: &[(WorkKind, f64)] = &[
     (WorkKind::Other, 0.01),
 ];
 
-fn words(rng: &mut StdRng, field: u64, n: usize) -> String {
-    // Half the words come from the field's own slice of the vocabulary.
-    let base = (field as usize * 7) % WORDS.len();
-    (0..n)
-        .map(|_| {
-            if rng.random_bool(0.5) {
-                WORDS[(base + rng.random_range(0..8)) % WORDS.len()]
-            } else {
-                WORDS[rng.random_range(0..WORDS.len())]
+/// Real words for the most frequent ranks, most frequent first; the rest of
+/// the vocabulary is made of syllables. No word is a prefix of another, so a
+/// (prefix) search for one matches that word alone.
+const COMMON: &[&str] = &[
+    "learning",
+    "model",
+    "analysis",
+    "network",
+    "quantum",
+    "data",
+    "system",
+    "protein",
+    "theory",
+    "dynamics",
+    "graph",
+    "inference",
+    "method",
+    "study",
+    "stochastic",
+    "optimal",
+    "robust",
+    "neural",
+    "spectral",
+    "bayesian",
+    "sparse",
+    "kernel",
+    "manifold",
+    "entropy",
+    "signal",
+    "control",
+    "climate",
+    "galaxy",
+    "cell",
+    "gene",
+    "material",
+    "catalyst",
+    "polymer",
+    "fluid",
+    "turbulence",
+    "lattice",
+    "algorithm",
+    "complexity",
+    "random",
+    "matrix",
+    "field",
+    "estimation",
+    "sampling",
+    "diffusion",
+    "transport",
+    "energy",
+    "battery",
+    "vision",
+    "language",
+    "speech",
+    "privacy",
+    "security",
+    "market",
+    "policy",
+    "health",
+    "cancer",
+    "immune",
+    "brain",
+    "memory",
+    "ecology",
+    "ocean",
+    "soil",
+    "crystal",
+    "magnetic",
+    "optical",
+    "effect",
+    "approach",
+    "evidence",
+    "structure",
+    "function",
+    "design",
+    "response",
+    "framework",
+    "evolution",
+    "performance",
+    "detection",
+    "simulation",
+    "measurement",
+    "interaction",
+    "surface",
+    "temperature",
+    "growth",
+    "patient",
+    "clinical",
+    "treatment",
+    "risk",
+    "population",
+    "species",
+    "water",
+    "carbon",
+    "nitrogen",
+    "oxygen",
+    "hydrogen",
+    "electron",
+    "photon",
+    "plasma",
+    "laser",
+    "spin",
+    "phase",
+    "transition",
+    "symmetry",
+    "gravity",
+    "cosmic",
+    "stellar",
+    "planet",
+    "solar",
+    "wind",
+    "flow",
+    "heat",
+    "pressure",
+    "stress",
+    "strain",
+    "fracture",
+    "fatigue",
+    "alloy",
+    "ceramic",
+    "glass",
+    "metal",
+    "oxide",
+    "nanoparticle",
+    "thin",
+    "film",
+    "coating",
+    "sensor",
+    "circuit",
+    "wireless",
+    "channel",
+    "antenna",
+    "radar",
+    "image",
+    "video",
+    "audio",
+    "text",
+    "semantic",
+    "knowledge",
+    "reasoning",
+    "planning",
+    "agent",
+    "robot",
+    "autonomous",
+    "vehicle",
+    "traffic",
+    "urban",
+    "rural",
+    "economic",
+    "financial",
+    "labor",
+    "education",
+    "student",
+    "teacher",
+    "social",
+    "cultural",
+    "political",
+    "legal",
+    "ethical",
+    "public",
+    "global",
+    "regional",
+    "local",
+    "genome",
+    "sequencing",
+    "expression",
+    "regulation",
+    "pathway",
+    "receptor",
+    "enzyme",
+    "metabolism",
+    "bacteria",
+    "virus",
+    "infection",
+    "vaccine",
+    "disease",
+    "therapy",
+    "drug",
+    "surgery",
+    "imaging",
+    "tissue",
+    "tumor",
+    "mutation",
+    "inflammation",
+    "neuron",
+    "cortex",
+    "cognition",
+    "behavior",
+    "emotion",
+    "sleep",
+    "aging",
+    "nutrition",
+    "obesity",
+    "diabetes",
+    "cardiac",
+    "kidney",
+    "liver",
+    "lung",
+    "forest",
+    "river",
+    "coastal",
+    "marine",
+    "drought",
+    "rainfall",
+    "atmosphere",
+    "aerosol",
+    "pollution",
+    "waste",
+    "recycling",
+    "sustainable",
+    "renewable",
+    "hybrid",
+    "adaptive",
+    "distributed",
+    "parallel",
+    "scalable",
+    "efficient",
+    "accurate",
+    "nonlinear",
+    "linear",
+    "convex",
+    "discrete",
+    "continuous",
+    "finite",
+    "infinite",
+    "boundary",
+    "wave",
+    "scattering",
+    "resonance",
+    "oscillation",
+    "chaos",
+    "topology",
+    "geometry",
+    "algebra",
+    "operator",
+    "equation",
+    "solution",
+    "proof",
+    "conjecture",
+    "bound",
+    "limit",
+    "convergence",
+    "approximation",
+];
+/// Distinct words in the vocabulary.
+const VOCABULARY: usize = 24_000;
+/// Zipf–Mandelbrot `1 / (rank + OFFSET)^1`: exponent 1 in the tail and a
+/// flattened head, so the most frequent word is about 0.13 % of all words and
+/// turns up in a few percent of works (title and abstract, about 31 words),
+/// as a common title word does in a real catalogue, while the median word is
+/// a hundred times rarer.
+const ZIPF_OFFSET: f64 = 150.0;
+/// Share of words drawn from the work's field's own jargon.
+const FIELD_SHARE: f64 = 0.2;
+/// Jargon words per field, below the common words in the global ranking.
+const JARGON: usize = 50;
+
+/// The words of titles and abstracts, most frequent first, with the
+/// cumulative Zipf weights to draw them in O(log n).
+struct Vocabulary {
+    words: Vec<String>,
+    cumulative: Vec<f64>,
+    jargon_cumulative: Vec<f64>,
+}
+
+impl Vocabulary {
+    /// The same for every seed: built from a fixed generator.
+    fn get() -> &'static Self {
+        static VOCABULARY_TABLE: std::sync::LazyLock<Vocabulary> = std::sync::LazyLock::new(Vocabulary::build);
+        &VOCABULARY_TABLE
+    }
+
+    fn build() -> Self {
+        // Short, mostly consonant-vowel syllables: short words keep the
+        // text, and the full-text indexes built from it, small.
+        const ONSETS: &[&str] = &[
+            "b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "gr", "pr",
+            "tr", "st",
+        ];
+        const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "a", "e", "i", "o", "ai", "ou"];
+        const CODAS: &[&str] = &["", "", "", "", "", "", "n", "r", "s", "l", "m", "t"];
+        let mut rng = StdRng::seed_from_u64(0x5c01_a7a9);
+        let mut accepted = std::collections::BTreeSet::new();
+        let mut words = Vec::with_capacity(VOCABULARY);
+        let mut accept = |word: String, words: &mut Vec<String>| {
+            let has_prefix = (1..word.len()).any(|k| accepted.contains(&word[..k]));
+            let is_prefix = accepted.range(word.clone()..).next().is_some_and(|w: &String| w.starts_with(&word));
+            if !has_prefix && !is_prefix {
+                accepted.insert(word.clone());
+                words.push(word);
             }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+        };
+        for word in COMMON {
+            accept((*word).to_owned(), &mut words);
+        }
+        while words.len() < VOCABULARY {
+            let syllables = match rng.random_range(0..20) {
+                0..11 => 2,
+                11..19 => 3,
+                _ => 4,
+            };
+            let mut word = String::new();
+            for _ in 0..syllables {
+                word.push_str(ONSETS[rng.random_range(0..ONSETS.len())]);
+                word.push_str(VOWELS[rng.random_range(0..VOWELS.len())]);
+                word.push_str(CODAS[rng.random_range(0..CODAS.len())]);
+            }
+            accept(word, &mut words);
+        }
+        let zipf = |n: usize| {
+            (1..=n)
+                .scan(0.0, |total, rank| {
+                    *total += 1.0 / (rank as f64 + ZIPF_OFFSET);
+                    Some(*total)
+                })
+                .collect::<Vec<f64>>()
+        };
+        Self { cumulative: zipf(words.len()), jargon_cumulative: zipf(JARGON), words }
+    }
+
+    /// A rank from the cumulative weights.
+    fn draw(rng: &mut StdRng, cumulative: &[f64]) -> usize {
+        let total = cumulative[cumulative.len() - 1];
+        let x = rng.random_range(0.0..total);
+        cumulative.partition_point(|c| *c <= x).min(cumulative.len() - 1)
+    }
+
+    /// One word: mostly from the global Zipf ranking, sometimes from the
+    /// field's jargon, a Zipf-ranked set of rarer words of its own.
+    fn word(&self, rng: &mut StdRng, field: u64) -> &str {
+        if rng.random_bool(FIELD_SHARE) {
+            let j = Self::draw(rng, &self.jargon_cumulative) as u64;
+            let head = COMMON.len();
+            let mut h = (field << 8 | j).wrapping_add(0x9e37_79b9_7f4a_7c15).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            h ^= h >> 31;
+            &self.words[head + (h % (self.words.len() - head) as u64) as usize]
+        } else {
+            &self.words[Self::draw(rng, &self.cumulative)]
+        }
+    }
+}
+
+fn words(rng: &mut StdRng, field: u64, n: usize) -> String {
+    let vocabulary = Vocabulary::get();
+    (0..n).map(|_| vocabulary.word(rng, field)).collect::<Vec<_>>().join(" ")
 }
 
 /// Pareto(1, alpha): heavy-tailed, at least 1.
@@ -586,5 +920,75 @@ impl CoauthorPairs {
             writer.write("collaborations", &columns, &cells).await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// Counts of every vocabulary word over `n` title words, fields drawn
+    /// as the default size has them.
+    fn sample(n: usize) -> Vec<usize> {
+        let vocabulary = Vocabulary::get();
+        let index: HashMap<&str, usize> = vocabulary.words.iter().enumerate().map(|(i, w)| (w.as_str(), i)).collect();
+        let mut counts = vec![0; vocabulary.words.len()];
+        let mut rng = StdRng::seed_from_u64(1);
+        let fields = SyntheticSize::default().topics.div_ceil(TOPICS_PER_FIELD);
+        for _ in 0..n {
+            let field = rng.random_range(0..fields);
+            counts[index[vocabulary.word(&mut rng, field)]] += 1;
+        }
+        counts
+    }
+
+    #[test]
+    fn the_vocabulary_is_large_and_prefix_free() {
+        let words = &Vocabulary::get().words;
+        let mut sorted: Vec<&String> = words.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        assert!(sorted.len() >= 20_000, "{} distinct words", sorted.len());
+        assert!(sorted.iter().all(|w| w.len() >= 4 && w.bytes().all(|b| b.is_ascii_lowercase())));
+        assert!(sorted.windows(2).all(|pair| !pair[1].starts_with(pair[0].as_str())), "a word is a prefix of another");
+        assert_eq!(words[0], "learning");
+    }
+
+    #[test]
+    fn title_words_have_zipf_like_frequencies() {
+        let n = 200_000;
+        let mut counts = sample(n);
+        counts.sort_unstable_by(|a, b| b.cmp(a));
+        let share = |count: usize| count as f64 / n as f64;
+        // A common word is in a few percent of works of about 31 words ...
+        let in_works = 1.0 - (1.0 - share(counts[0])).powi(31);
+        assert!((0.01..0.10).contains(&in_works), "the most frequent word is in {in_works:.4} of works");
+        // ... the median word is rare ...
+        let median = counts[counts.len() / 2];
+        assert!(share(median) < 0.0001, "the median word is {:.6}", share(median));
+        // ... and the tail is long: most of the vocabulary turns up.
+        let drawn = counts.iter().filter(|c| **c > 0).count();
+        assert!(drawn * 2 > counts.len(), "{drawn} of {} words drawn", counts.len());
+        // The ten most frequent words are a small part of the text, not all of it.
+        let top: usize = counts[..10].iter().sum();
+        assert!((0.005..0.05).contains(&share(top)), "the top ten words are {:.3}", share(top));
+    }
+
+    #[test]
+    fn fields_shift_which_words_are_frequent() {
+        let vocabulary = Vocabulary::get();
+        let top = |field: u64| {
+            let mut rng = StdRng::seed_from_u64(2);
+            let mut counts: HashMap<&str, usize> = HashMap::new();
+            for _ in 0..20_000 {
+                *counts.entry(vocabulary.word(&mut rng, field)).or_default() += 1;
+            }
+            let mut jargon: Vec<(&str, usize)> = counts.into_iter().filter(|(w, _)| !COMMON.contains(w)).collect();
+            jargon.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            jargon[0].0.to_owned()
+        };
+        assert_ne!(top(0), top(1));
     }
 }
