@@ -25,6 +25,27 @@ macro_rules! plain_sql_migration {
 }
 pub(crate) use plain_sql_migration;
 
+/// A migration written as plain SQL per backend: `POSTGRES_UP`,
+/// `POSTGRES_DOWN`, `SQLITE_UP` and `SQLITE_DOWN` run in order.
+macro_rules! per_backend_sql_migration {
+    () => {
+        #[derive(DeriveMigrationName)]
+        pub struct Migration;
+
+        #[async_trait::async_trait]
+        impl MigrationTrait for Migration {
+            async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                crate::per_backend(manager, POSTGRES_UP, SQLITE_UP).await
+            }
+
+            async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+                crate::per_backend(manager, POSTGRES_DOWN, SQLITE_DOWN).await
+            }
+        }
+    };
+}
+pub(crate) use per_backend_sql_migration;
+
 mod m20261125_000001_create_catalogue;
 mod m20261125_000002_create_accounts;
 mod m20261125_000003_create_search;

@@ -3,9 +3,6 @@
 //! step by triggers on SQLite.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
 const POSTGRES_UP: &[&str] = &[
     "ALTER TABLE researchers ADD COLUMN search_vector tsvector \
      GENERATED ALWAYS AS (to_tsvector('simple', display_name)) STORED",
@@ -48,13 +45,4 @@ const SQLITE_DOWN: &[&str] = &[
     "DROP TABLE researchers_fts",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::per_backend(manager, POSTGRES_UP, SQLITE_UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::per_backend(manager, POSTGRES_DOWN, SQLITE_DOWN).await
-    }
-}
+crate::per_backend_sql_migration!();

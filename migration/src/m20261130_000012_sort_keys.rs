@@ -9,9 +9,6 @@
 //! cached schema can still hold the dropped name and refuse to reuse it.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
 const POSTGRES_UP: &[&str] = &[
     "ALTER TABLE researchers ADD COLUMN sort_name TEXT COLLATE \"C\" NOT NULL DEFAULT ''",
     "DROP INDEX ix_researchers_display_name",
@@ -56,13 +53,4 @@ const SQLITE_DOWN: &[&str] = &[
     "ALTER TABLE researchers DROP COLUMN sort_name",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::per_backend(manager, POSTGRES_UP, SQLITE_UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::per_backend(manager, POSTGRES_DOWN, SQLITE_DOWN).await
-    }
-}
+crate::per_backend_sql_migration!();

@@ -13,9 +13,6 @@
 //! serves.
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
 const POSTGRES_UP: &[&str] = &[
     "CREATE TABLE catalogue_changes (id BIGSERIAL PRIMARY KEY, subject VARCHAR(16) NOT NULL, \
      subject_id BIGINT NOT NULL, kind VARCHAR(32) NOT NULL, researcher_id BIGINT, \
@@ -28,15 +25,7 @@ const SQLITE_UP: &[&str] =
      subject_id BIGINT NOT NULL, kind VARCHAR(32) NOT NULL, researcher_id BIGINT, \
      created_at timestamp_with_timezone_text NOT NULL)"];
 
-const DOWN: &[&str] = &["DROP TABLE catalogue_changes"];
+const POSTGRES_DOWN: &[&str] = &["DROP TABLE catalogue_changes"];
+const SQLITE_DOWN: &[&str] = POSTGRES_DOWN;
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::per_backend(manager, POSTGRES_UP, SQLITE_UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::per_backend(manager, DOWN, DOWN).await
-    }
-}
+crate::per_backend_sql_migration!();

@@ -124,10 +124,8 @@ impl<T> Page<T> {
     /// The same page with each item converted: rows read by a listing
     /// become the domain's types.
     pub fn map<U>(self, mut convert: impl FnMut(T) -> U) -> Page<U> {
-        match self.try_map(|item| Ok::<U, std::convert::Infallible>(convert(item))) {
-            Ok(page) => page,
-            Err(never) => match never {},
-        }
+        let items = self.items.into_iter().map(|(item, key)| (convert(item), key)).collect();
+        Page { items, has_previous: self.has_previous, has_next: self.has_next, total: self.total }
     }
 
     pub fn try_map<U, E>(self, mut convert: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
