@@ -12,6 +12,9 @@ use crate::graphql::limits::{DocumentLimits, RateSettings};
 /// The embedded default: a SQLite file under `./data/`, created on first use.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/scholargraph.db?mode=rwc";
 
+/// The search index of the embedded default, beside its database.
+pub const DEFAULT_SEARCH_INDEX: &str = "data/search-index";
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Database to use: `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
@@ -41,6 +44,12 @@ pub struct Config {
     /// `X-Forwarded-For` names the client; from anyone else it is ignored.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpNet>,
+
+    /// Where this instance keeps its search index: a directory, or `memory`
+    /// (rebuilt from the database at every start). Each instance has its
+    /// own; it is derived from the database and can be deleted at any time.
+    #[arg(long, env = "SEARCH_INDEX", default_value = DEFAULT_SEARCH_INDEX)]
+    pub search_index: String,
 
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
@@ -254,12 +263,17 @@ impl Config {
         <FromEnv as clap::Parser>::parse_from(["scholargraph"]).config
     }
 
+    pub fn search_index_location(&self) -> crate::search::IndexLocation {
+        crate::search::IndexLocation::parse(&self.search_index)
+    }
+
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
 
-    /// A configuration with every default, for `database_url`; tests and
-    /// tools that do not read the command line start from here.
+    /// A configuration with every default, for `database_url`, and its
+    /// search index in memory; tests and tools that do not read the command
+    /// line start from here.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
@@ -268,6 +282,7 @@ impl Config {
             seed_demo_when_empty: true,
             loader_delay_micros: 200,
             trusted_proxies: Vec::new(),
+            search_index: "memory".to_owned(),
             auth: crate::auth::AuthConfig::default(),
             limits: Limits::default(),
         }

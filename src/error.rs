@@ -27,6 +27,9 @@ pub enum AppError {
         message: String,
         retry_after: Duration,
     },
+    /// A part of the service is not ready yet (the search index's first
+    /// build); the client may retry shortly.
+    Unavailable(String),
     /// The cause has been logged where the error was made; clients only
     /// learn that something went wrong on our side.
     Internal,
@@ -70,6 +73,7 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::TooComplex(_) | Self::Timeout(_) => "QUERY_TOO_COMPLEX",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
     }
@@ -83,6 +87,7 @@ impl AppError {
             | Self::Conflict(m)
             | Self::TooComplex(m)
             | Self::Timeout(m)
+            | Self::Unavailable(m)
             | Self::RateLimited { message: m, .. } => m,
             Self::Internal => "internal error",
         }

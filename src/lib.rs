@@ -13,6 +13,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ingest;
+pub mod search;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

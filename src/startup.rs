@@ -14,10 +14,12 @@ use tokio::net::TcpListener;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::domain::changes::{self, ChangeFeed};
 use crate::graphql::build_schema;
 use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::http::router;
 use crate::ingest::demo;
+use crate::search::TantivySearch;
 use crate::state::{AppState, Metrics};
 
 /// What a pool is for. Serving connections run under a per-statement time
@@ -108,6 +110,19 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Opens the search index and starts following the change log: the feed
+/// (LISTEN on PostgreSQL, polling anywhere) wakes the index's follower,
+/// which first builds the index if it has none; until then the service is
+/// not ready (`/readyz`) and searches answer `SERVICE_UNAVAILABLE`.
+async fn follow_changes(config: &Config, db: &DatabaseConnection) -> anyhow::Result<(TantivySearch, Arc<ChangeFeed>)> {
+    let search = TantivySearch::open(&config.search_index_location()).context("opening the search index")?;
+    let head = changes::head(db).await.map_err(|e| anyhow::anyhow!("reading the change log: {e:?}"))?;
+    let listen_url = (!config.is_sqlite()).then(|| config.database_url.clone());
+    let feed = ChangeFeed::spawn(db.clone(), listen_url, head, changes::POLL_INTERVAL);
+    tokio::spawn(crate::search::follow(search.clone(), db.clone(), feed.subscribe()));
+    Ok((search, Arc::new(feed)))
+}
+
 pub struct Application {
     listener: TcpListener,
     state: AppState,
@@ -138,10 +153,12 @@ impl Application {
         setup.close().await.context("closing the set-up pool")?;
         let db = connect(&config, metrics.clone(), PoolRole::Serving).await?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
+        let (search, changes) = follow_changes(&config, &db).await?;
         let rate_limiter = Arc::new(RateLimiter::new(config.limits.rate()));
-        let schema = build_schema(&db, &config, rate_limiter.clone());
+        let schema = build_schema(&db, &config, rate_limiter.clone(), Arc::new(search.clone()));
         let guard = Arc::new(DocumentGuard::new(config.limits.document(), &schema.sdl()));
-        let state = AppState { db, schema, config: Arc::new(config), metrics, auth, guard, rate_limiter };
+        let state =
+            AppState { db, schema, config: Arc::new(config), metrics, auth, guard, rate_limiter, search, changes };
         Ok(Self { listener, state })
     }
 

@@ -8,7 +8,9 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::graphql::limits::{DocumentGuard, RateLimiter};
+use crate::domain::changes::ChangeFeed;
 use crate::graphql::AppSchema;
+use crate::search::{Search, TantivySearch};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +25,10 @@ pub struct AppState {
     pub guard: Arc<DocumentGuard>,
     /// Per-client cost budgets, shared with the schema's cost charge.
     pub rate_limiter: Arc<RateLimiter>,
+    /// This instance's search index (also in the schema's data, as `dyn Search`).
+    pub search: TantivySearch,
+    /// The change log as this instance follows it.
+    pub changes: Arc<ChangeFeed>,
 }
 
 /// Counters the service keeps about itself.
@@ -45,4 +51,9 @@ impl Metrics {
 /// The database connection the schema was built with.
 pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
     ctx.data_unchecked::<DatabaseConnection>()
+}
+
+/// The search engine the schema was built with.
+pub fn search<'a>(ctx: &Context<'a>) -> &'a dyn Search {
+    ctx.data_unchecked::<Arc<dyn Search>>().as_ref()
 }

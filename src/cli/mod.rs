@@ -1,5 +1,6 @@
-//! The command line: `scholargraph [serve|migrate|seed demo|seed synthetic|recount|export-schema|token]`.
+//! The command line: `scholargraph [serve|migrate|seed demo|seed synthetic|search-index rebuild|recount|export-schema|token]`.
 mod export_schema;
+mod search_index;
 mod seed;
 mod serve;
 mod token;
@@ -26,6 +27,11 @@ enum Command {
     Seed {
         #[command(subcommand)]
         dataset: seed::Dataset,
+    },
+    /// Manage this instance's search index.
+    SearchIndex {
+        #[command(subcommand)]
+        action: search_index::Action,
     },
     /// Rebuild every counter and summary from the base tables, in one
     /// transaction (after a repair by hand, or to check nothing drifted).
@@ -61,6 +67,7 @@ pub async fn run() -> anyhow::Result<()> {
             println!("recounted every counter and summary in {:.1} s", took.as_secs_f64());
             Ok(())
         }
+        Some(Command::SearchIndex { action }) => search_index::run(action).await,
         Some(Command::ExportSchema { output }) => export_schema::run(output),
         Some(Command::Token(args)) => token::run(args),
     }

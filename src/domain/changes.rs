@@ -45,10 +45,13 @@ pub enum Subject {
     Authorship,
     Follow,
     Claim,
+    /// The catalogue as a whole (`subject_id` 0).
+    Catalogue,
 }
 
 impl Subject {
-    pub const ALL: [Self; 5] = [Self::Researcher, Self::Work, Self::Authorship, Self::Follow, Self::Claim];
+    pub const ALL: [Self; 6] =
+        [Self::Researcher, Self::Work, Self::Authorship, Self::Follow, Self::Claim, Self::Catalogue];
 
     /// The form stored in `catalogue_changes.subject`.
     pub const fn as_stored(self) -> &'static str {
@@ -58,6 +61,7 @@ impl Subject {
             Self::Authorship => "AUTHORSHIP",
             Self::Follow => "FOLLOW",
             Self::Claim => "CLAIM",
+            Self::Catalogue => "CATALOGUE",
         }
     }
 
@@ -71,6 +75,8 @@ impl Subject {
 /// one [`Subject`], and says which id `subject_id` holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ChangeKind {
+    /// A researcher record was created (`subject_id` and `researcher_id`).
+    ResearcherAdded,
     /// A work was added; `subject_id` is the work, and no researcher is set
     /// (each author gets an [`ChangeKind::AuthorshipAdded`]).
     WorkAdded,
@@ -86,16 +92,21 @@ pub enum ChangeKind {
     ClaimUpdated,
     /// The researcher's profile was edited by its owner.
     ProfileUpdated,
+    /// The catalogue was loaded in bulk, behind the log's back: readers
+    /// rebuild what they derive from it.
+    CatalogueReloaded,
 }
 
 impl ChangeKind {
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 8] = [
+        Self::ResearcherAdded,
         Self::WorkAdded,
         Self::AuthorshipAdded,
         Self::Followed,
         Self::Unfollowed,
         Self::ClaimUpdated,
         Self::ProfileUpdated,
+        Self::CatalogueReloaded,
     ];
 
     /// The form stored in `catalogue_changes.kind`.
@@ -107,6 +118,8 @@ impl ChangeKind {
             Self::Unfollowed => "UNFOLLOWED",
             Self::ClaimUpdated => "CLAIM_UPDATED",
             Self::ProfileUpdated => "PROFILE_UPDATED",
+            Self::ResearcherAdded => "RESEARCHER_ADDED",
+            Self::CatalogueReloaded => "CATALOGUE_RELOADED",
         }
     }
 
@@ -122,7 +135,8 @@ impl ChangeKind {
             Self::AuthorshipAdded => Subject::Authorship,
             Self::Followed | Self::Unfollowed => Subject::Follow,
             Self::ClaimUpdated => Subject::Claim,
-            Self::ProfileUpdated => Subject::Researcher,
+            Self::ProfileUpdated | Self::ResearcherAdded => Subject::Researcher,
+            Self::CatalogueReloaded => Subject::Catalogue,
         }
     }
 }
@@ -462,5 +476,8 @@ mod tests {
         }
         assert!(ChangeKind::from_stored("DELETED").is_err());
         assert!(Subject::from_stored("TOPIC").is_err());
+        for kind in ChangeKind::ALL {
+            assert!(Subject::ALL.contains(&kind.subject()));
+        }
     }
 }

@@ -11,7 +11,7 @@ pub mod names;
 pub mod page;
 pub mod research_graph;
 pub mod researchers;
-pub mod search;
+pub mod search_documents;
 pub mod statement;
 pub mod stats;
 pub mod topics;

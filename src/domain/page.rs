@@ -128,6 +128,13 @@ impl<T> Page<T> {
         Page { items, has_previous: self.has_previous, has_next: self.has_next, total: self.total }
     }
 
+    /// The same page with each item converted, leaving out those `convert`
+    /// has nothing for (a search hit the database no longer holds).
+    pub fn filter_map<U>(self, mut convert: impl FnMut(T) -> Option<U>) -> Page<U> {
+        let items = self.items.into_iter().filter_map(|(item, key)| Some((convert(item)?, key))).collect();
+        Page { items, has_previous: self.has_previous, has_next: self.has_next, total: self.total }
+    }
+
     pub fn try_map<U, E>(self, mut convert: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
         let items =
             self.items.into_iter().map(|(item, key)| Ok((convert(item)?, key))).collect::<Result<Vec<_>, E>>()?;

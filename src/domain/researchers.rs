@@ -10,11 +10,11 @@ use sea_orm::{
 };
 
 use super::claims::ClaimMethod;
-use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
-use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
+use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
 use super::statement::{columns_of, literal};
 use super::{group_by, statement};
 use crate::error::{AppError, AppResult};
+use crate::search::{ResearcherQuery, Search, Words};
 
 /// A public author record as the domain speaks of it: its profile and the
 /// counters kept beside it.
@@ -216,27 +216,46 @@ pub async fn external_ids_by_researchers(
     Ok(group_by(ids))
 }
 
-/// One page of the researcher directory.
+/// One page of the researcher directory (its search included): the search
+/// index picks a search's page, the database reads the records.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    engine: &dyn Search,
+    filter: &ResearcherFilter,
+    order: ResearcherOrder,
+    page: &PageRequest,
+) -> AppResult<Page<Researcher>> {
+    let Some(words) = Words::parse(filter.search.as_deref()) else {
+        return list(db, filter, order, page).await;
+    };
+    if filter.followed_by.is_some() {
+        return Err(AppError::bad_input("a search of the researchers one follows is not supported"));
+    }
+    let query = ResearcherQuery {
+        words,
+        topic_id: filter.topic_id,
+        institution_id: filter.institution_id,
+        claim_status: filter.claim_status,
+        open_to_collaborate: filter.open_to_collaborate,
+    };
+    let hits = engine.researchers(query, order, page.clone()).await?;
+    let ids: Vec<i64> = hits.items.iter().map(|(id, _)| *id).collect();
+    let mut researchers = by_ids(db, &ids).await?;
+    // A hit deleted from the database since the index saw it is left out.
+    Ok(hits.filter_map(|id| researchers.remove(&id)))
+}
+
+/// One page of the researcher directory, without a search.
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &ResearcherFilter,
     order: ResearcherOrder,
     page: &PageRequest,
 ) -> AppResult<Page<Researcher>> {
-    let terms = SearchTerms::parse(filter.search.as_deref());
-    if terms.as_ref().is_some_and(SearchTerms::is_empty) {
-        return Ok(Page::empty());
+    if filter.search.is_some() {
+        return Err(AppError::internal("a researcher search must go through the search index"));
     }
-    let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Researchers, t));
     let mut from_where = Query::select().from_as(researcher::Entity, "r").to_owned();
-    if with.is_some() {
-        from_where.join_as(
-            JoinType::Join,
-            "matches",
-            "m",
-            Expr::col(("m", "id")).equals(("r", researcher::Column::Id)),
-        );
-    }
     if let Some(topic_id) = filter.topic_id {
         from_where.and_where(Expr::exists(
             Query::select()
@@ -288,23 +307,17 @@ pub async fn list(
         ResearcherOrderField::DisplayName => (Expr::col(("r", researcher::Column::SortName)), SortKind::Text),
         ResearcherOrderField::WorksCount => (Expr::col(("r", researcher::Column::WorksCount)), SortKind::Int),
         ResearcherOrderField::FollowersCount => (Expr::col(("r", researcher::Column::FollowersCount)), SortKind::Int),
-        ResearcherOrderField::Relevance if with.is_some() => (Expr::col(("m", "rank")), SortKind::Float),
         ResearcherOrderField::Relevance => {
             return Err(AppError::bad_input("order by RELEVANCE needs a `search` filter"));
         }
     };
     let listing = Listing {
-        with,
+        with: None,
         columns: columns_of::<researcher::Entity>("r"),
         from_where,
         id_expr: Expr::col(("r", researcher::Column::Id)),
         sort: SortSpec::by(expr, kind, order.descending),
-        count: match &terms {
-            Some(t) if *filter == (ResearcherFilter { search: filter.search.clone(), ..Default::default() }) => {
-                Some(TotalCount::Count(Box::new(count_matches(db.get_database_backend(), SearchIndex::Researchers, t))))
-            }
-            _ => None,
-        },
+        count: None,
     };
     Ok(listing.fetch::<researcher::Model>(db, page).await?.map(Researcher::from))
 }

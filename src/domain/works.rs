@@ -9,10 +9,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryRes
 use super::group_by;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec, TotalCount};
 use super::researchers::Researcher;
-use super::search::{count_matches, matches_cte, SearchIndex, SearchTerms};
 use super::statement::{self, columns_of, literal};
 use super::topics::Topic;
 use crate::error::{AppError, AppResult};
+use crate::search::{Search, WorkQuery, Words};
 
 /// What a work is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -157,6 +157,43 @@ pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult
         .transpose()
 }
 
+/// One page of works matching `filter` (its search included), in `order`:
+/// the search index picks a search's page, the database reads the works.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    engine: &dyn Search,
+    filter: &WorkFilter,
+    order: WorkOrder,
+    page: &PageRequest,
+) -> AppResult<Page<Work>> {
+    check_years(filter)?;
+    let Some(words) = Words::parse(filter.search.as_deref()) else {
+        return list(db, filter, order, page, None).await;
+    };
+    let query = WorkQuery {
+        words,
+        year_from: filter.year_from,
+        year_to: filter.year_to,
+        kind: filter.kind,
+        topic_id: filter.topic_id,
+        researcher_id: filter.researcher_id,
+    };
+    let hits = engine.works(query, order, page.clone()).await?;
+    let ids: Vec<i64> = hits.items.iter().map(|(id, _)| *id).collect();
+    let mut works = by_ids(db, &ids).await?;
+    // A hit deleted from the database since the index saw it is left out.
+    Ok(hits.filter_map(|id| works.remove(&id)))
+}
+
+fn check_years(filter: &WorkFilter) -> AppResult<()> {
+    if let (Some(from), Some(to)) = (filter.year_from, filter.year_to) {
+        if from > to {
+            return Err(AppError::bad_input("`yearFrom` must not be after `yearTo`"));
+        }
+    }
+    Ok(())
+}
+
 /// One page of works matching `filter`, in `order`. `researcher_works_count`
 /// is the filtered researcher's `works_count` when the caller has their row
 /// already: the total of all their works, without a statement.
@@ -167,16 +204,10 @@ pub async fn list(
     page: &PageRequest,
     researcher_works_count: Option<i32>,
 ) -> AppResult<Page<Work>> {
-    if let (Some(from), Some(to)) = (filter.year_from, filter.year_to) {
-        if from > to {
-            return Err(AppError::bad_input("`yearFrom` must not be after `yearTo`"));
-        }
+    check_years(filter)?;
+    if filter.search.is_some() {
+        return Err(AppError::internal("a work search must go through the search index"));
     }
-    let terms = SearchTerms::parse(filter.search.as_deref());
-    if terms.as_ref().is_some_and(SearchTerms::is_empty) {
-        return Ok(Page::empty());
-    }
-    let with = terms.as_ref().map(|t| matches_cte(db.get_database_backend(), SearchIndex::Works, t));
     // A researcher's works are read from their authorships first: the
     // (researcher, year, work) index serves the year order and its keyset.
     let mut from_where = Query::select();
@@ -189,9 +220,6 @@ pub async fn list(
         ),
         None => from_where.from_as(work::Entity, "w"),
     };
-    if with.is_some() {
-        from_where.join_as(JoinType::Join, "matches", "m", Expr::col(("m", "id")).equals(("w", work::Column::Id)));
-    }
     if let Some(topic_id) = filter.topic_id {
         from_where.join_as(
             JoinType::Join,
@@ -228,11 +256,10 @@ pub async fn list(
             _ => (Expr::col(("w", work::Column::Title)), SortKind::Text),
         },
         WorkOrderField::CitedByCount => (Expr::col(("w", work::Column::CitedByCount)), SortKind::Int),
-        WorkOrderField::Relevance if with.is_some() => (Expr::col(("m", "rank")), SortKind::Float),
         WorkOrderField::Relevance => return Err(AppError::bad_input("order by RELEVANCE needs a `search` filter")),
     };
     let listing = Listing {
-        with,
+        with: None,
         columns: columns_of::<work::Entity>("w"),
         from_where,
         id_expr: if by_researcher {
@@ -242,8 +269,8 @@ pub async fn list(
         },
         sort: SortSpec::by(expr, kind, order.descending),
         // All of a researcher's works: the counter kept beside the researcher.
-        count: match (filter.researcher_id, &terms) {
-            (Some(id), _) if *filter == WorkFilter::by_researcher(id) => Some(match researcher_works_count {
+        count: match filter.researcher_id {
+            Some(id) if *filter == WorkFilter::by_researcher(id) => Some(match researcher_works_count {
                 Some(n) => TotalCount::Known(i64::from(n)),
                 None => TotalCount::Count(Box::new(
                     Query::select()
@@ -253,10 +280,6 @@ pub async fn list(
                         .to_owned(),
                 )),
             }),
-            // The search alone: count the full-text matches.
-            (None, Some(t)) if *filter == (WorkFilter { search: filter.search.clone(), ..WorkFilter::default() }) => {
-                Some(TotalCount::Count(Box::new(count_matches(db.get_database_backend(), SearchIndex::Works, t))))
-            }
             _ => None,
         },
     };

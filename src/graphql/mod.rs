@@ -18,6 +18,7 @@ use async_graphql::{Schema, SchemaBuilder as GqlSchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::search::Search;
 use mutations::Mutation;
 use queries::Query;
 use subscriptions::SubscriptionRoot;
@@ -65,9 +66,15 @@ pub fn graph_cost(depth: Option<i32>, limit: Option<i32>, child_complexity: usiz
 /// The schema as served: loaders and the database as data, depth and
 /// complexity limits (a second line behind `limits::DocumentGuard`), the
 /// cost charge against `rate_limiter`, and error codes on every error.
-pub fn build_schema(db: &DatabaseConnection, config: &Config, rate_limiter: Arc<limits::RateLimiter>) -> AppSchema {
+pub fn build_schema(
+    db: &DatabaseConnection,
+    config: &Config,
+    rate_limiter: Arc<limits::RateLimiter>,
+    search: Arc<dyn Search>,
+) -> AppSchema {
     let builder = Schema::build(Query::default(), Mutation, SubscriptionRoot)
         .data(db.clone())
+        .data(search)
         .limit_depth(config.limits.max_depth)
         .limit_complexity(config.limits.max_complexity)
         .limit_recursive_depth(32)

@@ -90,7 +90,8 @@ pub struct Totals(pub TotalCount);
 
 #[Object]
 impl Totals {
-    /// The exact number of items in the whole list, across all pages.
+    /// The number of items in the whole list, across all pages: exact,
+    /// except that a search reports at most 100 000 (then a lower bound).
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         Ok(self.0.resolve(db(ctx)).await?)
     }

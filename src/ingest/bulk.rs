@@ -34,6 +34,7 @@ use sea_orm::sqlx::sqlite::{SqliteConnection, SqliteSynchronous};
 use sea_orm::sqlx::{self, AssertSqlSafe, Connection as _, Row as _};
 use sea_orm::{DatabaseConnection, DbBackend};
 
+use crate::domain::changes::{self, ChangeKind};
 use crate::error::{AppError, AppResult};
 
 /// One value of a bulk row.
@@ -309,8 +310,22 @@ impl BulkWriter {
         after.map(|()| value)
     }
 
+    /// Restores what was set aside and commits, with a change telling the
+    /// log's readers (the search index) to rebuild what they derive: the
+    /// loaded rows themselves are not in the log.
     async fn commit(&mut self) -> AppResult<()> {
         self.restore(|| {}).await?;
+        let reloaded = ChangeKind::CatalogueReloaded;
+        let change = vec![
+            Cell::Text(reloaded.subject().as_stored().to_owned()),
+            Cell::Int(0),
+            Cell::Text(reloaded.as_stored().to_owned()),
+            Cell::Now,
+        ];
+        self.write("catalogue_changes", &["subject", "subject_id", "kind", "created_at"], &[change]).await?;
+        if self.is_postgres() {
+            self.execute(&format!("SELECT pg_notify('{}', '')", changes::CHANNEL)).await?;
+        }
         self.execute("COMMIT").await
     }
 

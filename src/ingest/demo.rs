@@ -10,6 +10,7 @@ use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
 use serde::Deserialize;
 
 use crate::domain::catalogue::{add_work_in, NewWork};
+use crate::domain::changes::{self, ChangeKind, NewChange};
 use crate::domain::names::sort_key;
 use crate::domain::works::WorkKind;
 use crate::error::{AppError, AppResult};
@@ -128,6 +129,10 @@ pub async fn seed(db: &DatabaseConnection) -> AppResult<Outcome> {
         .await?;
         researcher_ids.insert(r.slug.as_str(), row.last_insert_id);
     }
+
+    let added: Vec<NewChange> =
+        researcher_ids.values().map(|id| NewChange::of_researcher(ChangeKind::ResearcherAdded, *id)).collect();
+    changes::record(&txn, &added).await?;
 
     for w in &data.works {
         let authors = w

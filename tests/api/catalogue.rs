@@ -164,9 +164,9 @@ async fn work_search_ranks_by_relevance_and_combines_with_filters() {
         "abstract mentions message passing"
     );
 
-    // Prefixes match, and the year filter applies on top of the search.
+    // Whole words match (any case), and the year filter applies on top of the search.
     let data = app
-        .operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "gauss", "yearFrom": 2021 } }))
+        .operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "GAUSSIAN", "yearFrom": 2021 } }))
         .await;
     assert_eq!(
         titles(&data["works"]["nodes"]),
@@ -175,9 +175,9 @@ async fn work_search_ranks_by_relevance_and_combines_with_filters() {
     // The total counts the search and the filter together, not the search alone.
     assert_eq!(data["works"]["totalCount"], 1);
     let unfiltered =
-        app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "gauss" } })).await;
+        app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "gaussian" } })).await;
     let all_gauss = titles(&unfiltered["works"]["nodes"]).len() as i64;
-    assert!(all_gauss > 1, "more than one work matches `gauss` in any year");
+    assert!(all_gauss > 1, "more than one work matches `gaussian` in any year");
     assert_eq!(unfiltered["works"]["totalCount"].as_i64(), Some(all_gauss));
 
     let none = app.operation_data("works.graphql", "SearchWorks", json!({ "filter": { "search": "zzzzqqq" } })).await;

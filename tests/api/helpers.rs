@@ -11,10 +11,12 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 
 use scholargraph::config::Config;
+use scholargraph::domain::changes::{self, ChangeKind, NewChange};
 use scholargraph::ingest::demo;
+use scholargraph::search::{IndexStatus, TantivySearch};
 use scholargraph::startup::Application;
 use scholargraph::state::Metrics;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, TransactionTrait};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -34,6 +36,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
     pub metrics: Arc<Metrics>,
+    /// The service's search index, to wait for it to catch up with writes.
+    pub search: TantivySearch,
     database: TestDatabase,
 }
 
@@ -99,6 +103,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let app = spawn_with(adjust).await;
     demo::seed(&app.db).await.expect("seed the demo dataset");
+    app.search_caught_up().await;
     app
 }
 
@@ -126,8 +131,11 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.state().db.clone();
     let metrics = app.state().metrics.clone();
+    let search = app.state().search.clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, database_url: url, client: reqwest::Client::new(), db, metrics, database }
+    let app = TestApp { address, database_url: url, client: reqwest::Client::new(), db, metrics, search, database };
+    app.search_caught_up().await;
+    app
 }
 
 /// The text of a contract operation file under `tests/operations/`.
@@ -137,6 +145,22 @@ pub fn operation(file: &str) -> String {
 }
 
 impl TestApp {
+    /// Waits until the search index is built and has applied every change
+    /// committed so far (the service follows the log in the background).
+    pub async fn search_caught_up(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let (IndexStatus::Ready, Ok(Some(position))) = (self.search.status(), self.search.position()) {
+                let (pending, _) = changes::read_after(&self.db, position, 1).await.expect("read the change log");
+                if pending.is_empty() {
+                    return;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "the search index did not catch up within 30 s");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// POSTs a GraphQL request and returns the HTTP status and JSON body.
     pub async fn post(&self, body: &Value) -> (u16, Value) {
         let response =
@@ -224,6 +248,18 @@ impl TestApp {
              WHERE slug IN ({slugs})"
         );
         self.db.execute_unprepared(&update).await.expect("affiliate researchers");
+        // As any write of a record would, tell the change log's readers.
+        let select = format!("SELECT id FROM researchers WHERE slug IN ({slugs})");
+        let rows = self.db.query_all_raw(Statement::from_string(self.db.get_database_backend(), select)).await;
+        let changed: Vec<NewChange> = rows
+            .expect("read the researchers")
+            .iter()
+            .map(|row| NewChange::of_researcher(ChangeKind::ProfileUpdated, row.try_get("", "id").expect("an id")))
+            .collect();
+        let txn = self.db.begin().await.expect("begin");
+        changes::record(&txn, &changed).await.expect("record the changes");
+        txn.commit().await.expect("commit");
+        self.search_caught_up().await;
         let data = self
             .data(
                 "query($s: String!) { researcher(slug: $s) { affiliation { id } } }",

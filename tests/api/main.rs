@@ -16,6 +16,7 @@ mod pagination;
 mod profile;
 mod rate_limits;
 mod schema;
+mod search;
 mod statement_limits;
 mod statements;
 mod summaries;

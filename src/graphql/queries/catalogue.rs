@@ -10,7 +10,7 @@ use crate::graphql::types::{
     researcher_order, work_order, Institution, Researcher, ResearcherFilter, ResearcherOrder, Topic, Work, WorkFilter,
     WorkOrder,
 };
-use crate::state::db;
+use crate::state::{db, search};
 
 type GqlResult<T> = async_graphql::Result<T>;
 
@@ -68,7 +68,7 @@ impl CatalogueQuery {
         let order = researcher_order(order_by, &filter);
         let key = order.list_key();
         let request = PageArgs { first, after, last, before }.request(&key)?;
-        let page = researchers::list(db(ctx), &filter, order, &request).await?;
+        let page = researchers::find(db(ctx), search(ctx), &filter, order, &request).await?;
         Ok(connection(&key, page, Researcher))
     }
 
@@ -110,7 +110,7 @@ impl CatalogueQuery {
         let order = work_order(order_by, &filter);
         let key = order.list_key();
         let request = PageArgs { first, after, last, before }.request(&key)?;
-        let page = works::list(db(ctx), &filter, order, &request, None).await?;
+        let page = works::find(db(ctx), search(ctx), &filter, order, &request).await?;
         Ok(connection(&key, page, Work))
     }
 

@@ -76,7 +76,10 @@ pub enum ResearcherOrderField {
     /// changes between two pages may be skipped or seen twice; every other
     /// one is seen exactly once.
     FollowersCount,
-    /// Best match first; needs `filter.search`.
+    /// Best match first (BM25), ties by id; needs `filter.search`. The list
+    /// stops after the 1 000 best matches (`totalCount` still counts them
+    /// all). Paging is exact within one instance while no write changes the
+    /// scores, and best effort across writes and instances.
     Relevance,
 }
 
@@ -87,6 +90,9 @@ pub enum WorkOrderField {
     Year,
     Title,
     CitedByCount,
-    /// Best match first; needs `filter.search`.
+    /// Best match first (BM25), ties by id; needs `filter.search`. The list
+    /// stops after the 1 000 best matches (`totalCount` still counts them
+    /// all). Paging is exact within one instance while no write changes the
+    /// scores, and best effort across writes and instances.
     Relevance,
 }

@@ -12,7 +12,9 @@ fn decode_opt(id: &Option<ID>, node_type: NodeType) -> AppResult<Option<i64>> {
 
 #[derive(InputObject, Default)]
 pub struct ResearcherFilter {
-    /// Words of the display name (prefixes match).
+    /// Words of a name the researcher is known by, each a whole word or the
+    /// start of one (as you type); case and accents are ignored ("mezard"
+    /// finds Mézard). A search with no letter or digit matches nothing.
     pub search: Option<String>,
     /// Researchers with at least one work on this topic.
     pub topic_id: Option<ID>,
@@ -54,7 +56,8 @@ pub fn researcher_order(
 
 #[derive(InputObject, Default)]
 pub struct WorkFilter {
-    /// Words of the title or abstract (prefixes match).
+    /// Words of the title or abstract, all of them, as whole words; case and
+    /// accents are ignored. A search with no letter or digit matches nothing.
     pub search: Option<String>,
     pub year_from: Option<i32>,
     pub year_to: Option<i32>,
