@@ -3,7 +3,7 @@
 //! step by triggers on SQLite.
 use sea_orm_migration::prelude::*;
 
-const POSTGRES_UP: &[&str] = &[
+pub(crate) const POSTGRES_UP: &[&str] = &[
     "ALTER TABLE researchers ADD COLUMN search_vector tsvector \
      GENERATED ALWAYS AS (to_tsvector('simple', display_name)) STORED",
     "CREATE INDEX ix_researchers_search ON researchers USING GIN (search_vector)",
@@ -12,10 +12,10 @@ const POSTGRES_UP: &[&str] = &[
     "CREATE INDEX ix_works_search ON works USING GIN (search_vector)",
 ];
 
-const POSTGRES_DOWN: &[&str] =
+pub(crate) const POSTGRES_DOWN: &[&str] =
     &["ALTER TABLE works DROP COLUMN search_vector", "ALTER TABLE researchers DROP COLUMN search_vector"];
 
-const SQLITE_UP: &[&str] = &[
+pub(crate) const SQLITE_UP: &[&str] = &[
     "CREATE VIRTUAL TABLE researchers_fts USING fts5(display_name, content='researchers', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
     "CREATE TRIGGER researchers_fts_insert AFTER INSERT ON researchers BEGIN \
        INSERT INTO researchers_fts(rowid, display_name) VALUES (new.id, new.display_name); END",
@@ -34,7 +34,7 @@ const SQLITE_UP: &[&str] = &[
        INSERT INTO works_fts(rowid, title, abstract) VALUES (new.id, new.title, new.abstract); END",
 ];
 
-const SQLITE_DOWN: &[&str] = &[
+pub(crate) const SQLITE_DOWN: &[&str] = &[
     "DROP TRIGGER works_fts_insert",
     "DROP TRIGGER works_fts_delete",
     "DROP TRIGGER works_fts_update",

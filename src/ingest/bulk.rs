@@ -1,12 +1,14 @@
 //! Fast bulk loading for large data sets: `COPY` on PostgreSQL, large
-//! multi-row inserts on SQLite, with secondary indexes, foreign keys and
-//! full-text triggers set aside during the load and rebuilt after it.
+//! multi-row inserts on SQLite, with secondary indexes and foreign keys set
+//! aside during the load and rebuilt after it. The load is not in the
+//! change log row by row: it records one `CATALOGUE_RELOADED` change, on
+//! which the search index rebuilds itself.
 //!
 //! A load runs in one transaction, on a connection of its own:
 //!
 //! - **One transaction.** Both databases have transactional DDL, so what the
-//!   load sets aside (`DROP INDEX`, `ALTER TABLE … DROP CONSTRAINT`, `DROP
-//!   TRIGGER`) comes back with a rollback together with the rows. That covers
+//!   load sets aside (`DROP INDEX`, `ALTER TABLE … DROP CONSTRAINT`)
+//!   comes back with a rollback together with the rows. That covers
 //!   every way a load can fail: an error, a panic, a cancelled future, a
 //!   killed process or a lost connection (the database rolls back an
 //!   unfinished transaction itself). A guard that re-runs the rebuild
@@ -25,8 +27,8 @@
 //!
 //! Only what belongs to the tables the load writes is set aside: their
 //! `ix_` indexes, on PostgreSQL the foreign keys *from* them (checked row by
-//! row during a load; added back after it, each is validated by one join),
-//! and on SQLite their full-text triggers. SQLite's foreign keys stay
+//! row during a load; added back after it, each is validated by one join).
+//! SQLite's foreign keys stay
 //! enforced (`PRAGMA foreign_keys` is on for every connection; it cannot
 //! drop a key, and each check is one primary-key lookup).
 use sea_orm::sqlx::postgres::PgConnection;
@@ -57,7 +59,7 @@ fn db_error(err: sqlx::Error) -> AppError {
 /// closes its connection, which rolls the load back.
 pub struct BulkWriter {
     conn: Conn,
-    /// What rebuilds the indexes, keys and triggers set aside, in order.
+    /// What rebuilds the indexes and keys set aside, in order.
     rebuild: Vec<String>,
 }
 
@@ -71,7 +73,7 @@ const SQLITE_MAX_BINDS: usize = 30_000;
 
 impl BulkWriter {
     /// Opens the load's connection, begins its transaction and sets aside the
-    /// secondary indexes, foreign keys and full-text triggers of `tables`
+    /// secondary indexes and foreign keys of `tables`
     /// (names the load's own code supplies, not user input).
     pub async fn begin(db: &DatabaseConnection, tables: &[&str]) -> AppResult<Self> {
         let conn = match db.get_database_backend() {
@@ -182,7 +184,7 @@ impl BulkWriter {
     }
 
     /// Drops the `ix_` indexes of `tables` (and PostgreSQL's foreign keys
-    /// from them, SQLite's full-text triggers on them), keeping what
+    /// from them), keeping what
     /// rebuilds them for [`BulkWriter::restore`].
     async fn set_aside(&mut self, tables: &[&str]) -> AppResult<()> {
         let list = tables.iter().map(|t| format!("'{t}'")).collect::<Vec<_>>().join(", ");
@@ -215,24 +217,6 @@ impl BulkWriter {
                 self.execute(&drop).await?;
                 self.rebuild.push(add);
             }
-        } else {
-            let triggers = self
-                .catalog(&format!(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%fts%' \
-                     AND tbl_name IN ({list})"
-                ))
-                .await?;
-            for (name, _) in &triggers {
-                self.execute(&format!("DROP TRIGGER {name}")).await?;
-            }
-            // The full-text tables are rebuilt from their content tables
-            // once, then the triggers keep them in step again.
-            for fts in ["researchers", "works"] {
-                if tables.contains(&fts) {
-                    self.rebuild.push(format!("INSERT INTO {fts}_fts({fts}_fts) VALUES ('rebuild')"));
-                }
-            }
-            self.rebuild.extend(triggers.into_iter().map(|(_, sql)| sql));
         }
         Ok(())
     }
