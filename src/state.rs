@@ -7,8 +7,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::domain::changes::ChangeFeed;
+use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::graphql::AppSchema;
 use crate::search::{Search, TantivySearch};
 

@@ -32,7 +32,8 @@ pub async fn run(action: Action) -> anyhow::Result<()> {
         }
     };
     let started = std::time::Instant::now();
-    let position = search.rebuild(&db, &report).await.map_err(|e| anyhow::anyhow!("rebuilding the search index: {e:?}"))?;
+    let position =
+        search.rebuild(&db, &report).await.map_err(|e| anyhow::anyhow!("rebuilding the search index: {e:?}"))?;
     bar.finish();
     println!(
         "rebuilt the search index at {} in {:.1} s (change log position {}:{})",

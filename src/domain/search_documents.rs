@@ -8,10 +8,10 @@ use entity::{authorship, claim, researcher, researcher_topic, work, work_topic};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
+use super::group_by;
 use super::researchers::ClaimStatus;
 use super::statement::{self, literal};
 use super::works::WorkKind;
-use super::group_by;
 use crate::error::AppResult;
 
 /// A work as the index sees it.

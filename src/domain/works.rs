@@ -12,7 +12,7 @@ use super::researchers::Researcher;
 use super::statement::{self, columns_of, literal};
 use super::topics::Topic;
 use crate::error::{AppError, AppResult};
-use crate::search::{Search, WorkQuery, Words};
+use crate::search::{Search, Words, WorkQuery};
 
 /// What a work is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -424,8 +424,10 @@ impl ResearcherFields {
                     Ok(prefix) => Box::new(prefix),
                     Err(_) => Box::new(whole.clone()),
                 };
-                Box::new(BooleanQuery::new(vec![(Occur::Should, Box::new(whole) as Box<dyn Query>), (Occur::Should, prefix)]))
-                    as Box<dyn Query>
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, Box::new(whole) as Box<dyn Query>),
+                    (Occur::Should, prefix),
+                ])) as Box<dyn Query>
             })
             .collect();
         if let Some(topic) = query.topic_id {

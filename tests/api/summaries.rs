@@ -210,7 +210,9 @@ async fn a_small_synthetic_load_builds_summaries_that_match_a_recount() {
     assert!((40..=41).contains(&largest), "the largest byline has {largest} authors (41 with the prolific author)");
     assert_summaries_agree(&app).await;
 
-    // Full-text search and the sequences work after the load.
+    // Search finds the loaded works (the load tells the index to rebuild),
+    // and the sequences work after the load.
+    app.search_caught_up().await;
     let found = app.data("{ works(first: 1, filter: { search: \"learning\" }) { totalCount } }", json!({})).await;
     assert!(found["works"]["totalCount"].as_i64().is_some_and(|n| n > 0));
     let first = count(&app, "SELECT MIN(id) AS n FROM researchers").await;
