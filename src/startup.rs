@@ -19,16 +19,24 @@ use crate::graphql::build_schema;
 use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::http::router;
 use crate::ingest::demo;
-use crate::search::TantivySearch;
+use crate::search::{SimilarIndex, TantivySearch};
 use crate::state::{AppState, Metrics};
 
 /// What a pool is for. Serving connections run under a per-statement time
-/// limit; command-line work (migrations, seeding, imports) runs without one.
+/// limit; command-line work (migrations, seeding, imports) runs without one,
+/// and so does the service's background work (following the change log,
+/// building the search index) on a small pool of its own, whose statements
+/// are not counted as requests'.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoolRole {
     Serving,
     Batch,
+    Background,
 }
+
+/// Connections of the background pool: the change feed's reads and the
+/// index follower's.
+const BACKGROUND_CONNECTIONS: u32 = 2;
 
 /// Opens the pool and counts every statement it runs in `metrics`.
 pub async fn connect(config: &Config, metrics: Arc<Metrics>, role: PoolRole) -> anyhow::Result<DatabaseConnection> {
@@ -37,8 +45,10 @@ pub async fn connect(config: &Config, metrics: Arc<Metrics>, role: PoolRole) -> 
     }
     let limits = &config.limits;
     let mut options = ConnectOptions::new(config.database_url.clone());
+    let max_connections =
+        if role == PoolRole::Background { BACKGROUND_CONNECTIONS } else { config.database_max_connections };
     options
-        .max_connections(config.database_max_connections)
+        .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(limits.acquire_timeout())
@@ -114,13 +124,17 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 /// (LISTEN on PostgreSQL, polling anywhere) wakes the index's follower,
 /// which first builds the index if it has none; until then the service is
 /// not ready (`/readyz`) and searches answer `SERVICE_UNAVAILABLE`.
-async fn follow_changes(config: &Config, db: &DatabaseConnection) -> anyhow::Result<(TantivySearch, Arc<ChangeFeed>)> {
+async fn follow_changes(
+    config: &Config,
+    db: &DatabaseConnection,
+) -> anyhow::Result<(TantivySearch, SimilarIndex, Arc<ChangeFeed>)> {
     let search = TantivySearch::open(&config.search_index_location()).context("opening the search index")?;
+    let similar = SimilarIndex::default();
     let head = changes::head(db).await.map_err(|e| anyhow::anyhow!("reading the change log: {e:?}"))?;
     let listen_url = (!config.is_sqlite()).then(|| config.database_url.clone());
     let feed = ChangeFeed::spawn(db.clone(), listen_url, head, changes::POLL_INTERVAL);
-    tokio::spawn(crate::search::follow(search.clone(), db.clone(), feed.subscribe()));
-    Ok((search, Arc::new(feed)))
+    tokio::spawn(crate::search::follow(search.clone(), similar.clone(), db.clone(), feed.subscribe()));
+    Ok((search, similar, Arc::new(feed)))
 }
 
 pub struct Application {
@@ -153,12 +167,23 @@ impl Application {
         setup.close().await.context("closing the set-up pool")?;
         let db = connect(&config, metrics.clone(), PoolRole::Serving).await?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
-        let (search, changes) = follow_changes(&config, &db).await?;
+        let background = connect(&config, Arc::default(), PoolRole::Background).await?;
+        let (search, similar, changes) = follow_changes(&config, &background).await?;
         let rate_limiter = Arc::new(RateLimiter::new(config.limits.rate()));
-        let schema = build_schema(&db, &config, rate_limiter.clone(), Arc::new(search.clone()));
+        let schema = build_schema(&db, &config, rate_limiter.clone(), Arc::new(search.clone()), similar.clone());
         let guard = Arc::new(DocumentGuard::new(config.limits.document(), &schema.sdl()));
-        let state =
-            AppState { db, schema, config: Arc::new(config), metrics, auth, guard, rate_limiter, search, changes };
+        let state = AppState {
+            db,
+            schema,
+            config: Arc::new(config),
+            metrics,
+            auth,
+            guard,
+            rate_limiter,
+            search,
+            similar,
+            changes,
+        };
         Ok(Self { listener, state })
     }
 

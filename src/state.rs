@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::domain::changes::ChangeFeed;
 use crate::graphql::limits::{DocumentGuard, RateLimiter};
 use crate::graphql::AppSchema;
-use crate::search::{Search, TantivySearch};
+use crate::search::{Search, SimilarIndex, TantivySearch};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,6 +27,8 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// This instance's search index (also in the schema's data, as `dyn Search`).
     pub search: TantivySearch,
+    /// The topic profiles similar researchers are found in.
+    pub similar: SimilarIndex,
     /// The change log as this instance follows it.
     pub changes: Arc<ChangeFeed>,
 }
@@ -56,4 +58,9 @@ pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
 /// The search engine the schema was built with.
 pub fn search<'a>(ctx: &Context<'a>) -> &'a dyn Search {
     ctx.data_unchecked::<Arc<dyn Search>>().as_ref()
+}
+
+/// The topic profiles the schema was built with.
+pub fn similar<'a>(ctx: &Context<'a>) -> &'a SimilarIndex {
+    ctx.data_unchecked::<SimilarIndex>()
 }

@@ -228,3 +228,45 @@ async fn pairs<E: sea_orm::EntityTrait>(
     let rows: Vec<Pair> = statement::models(db, &select).await?;
     Ok(group_by(rows.into_iter().map(|pair| (pair.parent, pair.child))))
 }
+
+/// A researcher's topic profile: works per topic, by topic id.
+pub type TopicProfile = Vec<(i64, i64)>;
+
+#[derive(FromQueryResult)]
+struct TopicCount {
+    researcher_id: i64,
+    topic_id: i64,
+    works_count: i64,
+}
+
+/// The topic profiles (`researcher_topics`) of the researchers of `batch`;
+/// a researcher without topics has an empty profile. Two statements.
+pub async fn topic_profiles(db: &impl ConnectionTrait, batch: Batch<'_>) -> AppResult<Vec<(i64, TopicProfile)>> {
+    let mut select = Query::select().column(researcher::Column::Id).from(researcher::Entity).to_owned();
+    batch.restrict(&mut select, Expr::col(researcher::Column::Id));
+    let mut ids: Vec<i64> =
+        statement::rows(db, &select).await?.iter().map(|row| row.try_get::<i64>("", "id")).collect::<Result<_, _>>()?;
+    ids.sort_unstable();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let select = Query::select()
+        .columns([researcher_topic::Column::ResearcherId, researcher_topic::Column::TopicId])
+        .expr_as(
+            sea_orm::sea_query::Func::cast_as(Expr::col(researcher_topic::Column::WorksCount), "BIGINT"),
+            "works_count",
+        )
+        .from(researcher_topic::Entity)
+        .and_where(of_parents(Expr::col(researcher_topic::Column::ResearcherId), batch, &ids))
+        .to_owned();
+    let rows: Vec<TopicCount> = statement::models(db, &select).await?;
+    let mut profiles = group_by(rows.into_iter().map(|row| (row.researcher_id, (row.topic_id, row.works_count))));
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let mut profile = profiles.remove(&id).unwrap_or_default();
+            profile.sort_unstable();
+            (id, profile)
+        })
+        .collect())
+}

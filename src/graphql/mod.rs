@@ -18,7 +18,7 @@ use async_graphql::{Schema, SchemaBuilder as GqlSchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
-use crate::search::Search;
+use crate::search::{Search, SimilarIndex};
 use mutations::Mutation;
 use queries::Query;
 use subscriptions::SubscriptionRoot;
@@ -71,10 +71,12 @@ pub fn build_schema(
     config: &Config,
     rate_limiter: Arc<limits::RateLimiter>,
     search: Arc<dyn Search>,
+    similar: SimilarIndex,
 ) -> AppSchema {
     let builder = Schema::build(Query::default(), Mutation, SubscriptionRoot)
         .data(db.clone())
         .data(search)
+        .data(similar)
         .limit_depth(config.limits.max_depth)
         .limit_complexity(config.limits.max_complexity)
         .limit_recursive_depth(32)

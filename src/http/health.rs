@@ -14,6 +14,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     if let IndexStatus::Building { done, total } = state.search.status() {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("building the search index: {done} of {total} documents"));
     }
+    if !state.similar.is_loaded() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "loading the topic profiles".to_owned());
+    }
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, "ready".to_owned()),
         Err(err) => {

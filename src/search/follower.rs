@@ -1,5 +1,6 @@
-//! Keeps an instance's index current: builds it first when it has none
-//! (the service reports ready only then), then applies the change log from
+//! Keeps an instance's derived indexes current (the search index and the
+//! similarity profiles): builds them first when missing (the service
+//! reports ready only then), then applies the change log from
 //! the position the index recorded, waking whenever the change feed
 //! publishes (a NOTIFY on PostgreSQL, a poll on SQLite) and reading the
 //! log itself, so a lagging wake-up never loses a change.
@@ -9,6 +10,7 @@ use std::time::Duration;
 use sea_orm::DatabaseConnection;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::similar::SimilarIndex;
 use super::tantivy_index::{BuildProgress, TantivySearch};
 use crate::domain::changes::{self, Change, Position};
 use crate::error::AppResult;
@@ -20,7 +22,18 @@ const RETRY: Duration = Duration::from_secs(2);
 
 /// Runs until the change feed closes. `wake` must be subscribed before the
 /// call, so nothing published meanwhile is missed.
-pub async fn follow(search: TantivySearch, db: DatabaseConnection, mut wake: broadcast::Receiver<Change>) {
+pub async fn follow(
+    search: TantivySearch,
+    similar: SimilarIndex,
+    db: DatabaseConnection,
+    mut wake: broadcast::Receiver<Change>,
+) {
+    // In memory: loaded at every start. Changes applied below again are
+    // harmless (each re-reads its profiles).
+    while let Err(error) = similar.load(&db).await {
+        tracing::warn!(?error, "loading the topic profiles failed; retrying");
+        tokio::time::sleep(RETRY).await;
+    }
     let mut applied = loop {
         match search.position() {
             Ok(Some(position)) => break position,
@@ -38,7 +51,7 @@ pub async fn follow(search: TantivySearch, db: DatabaseConnection, mut wake: bro
         }
     };
     loop {
-        if let Err(error) = catch_up(&search, &db, &mut applied).await {
+        if let Err(error) = catch_up(&search, &similar, &db, &mut applied).await {
             tracing::warn!(?error, "updating the search index failed; retrying");
             tokio::time::sleep(RETRY).await;
             continue;
@@ -51,13 +64,19 @@ pub async fn follow(search: TantivySearch, db: DatabaseConnection, mut wake: bro
 }
 
 /// Applies every change after `applied` that can be read now.
-async fn catch_up(search: &TantivySearch, db: &DatabaseConnection, applied: &mut Position) -> AppResult<()> {
+async fn catch_up(
+    search: &TantivySearch,
+    similar: &SimilarIndex,
+    db: &DatabaseConnection,
+    applied: &mut Position,
+) -> AppResult<()> {
     loop {
         let (batch, next) = changes::read_after(db, *applied, BATCH).await?;
         if batch.is_empty() {
             return Ok(());
         }
         search.apply(db, &batch).await?;
+        similar.apply(db, &batch).await?;
         *applied = next;
     }
 }

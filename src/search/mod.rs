@@ -4,6 +4,9 @@
 //! built from the database when missing, kept current from the change log
 //! (`domain::changes`), rebuilt by `scholargraph search-index rebuild`.
 //!
+//! Similar researchers come from an in-memory copy of the topic profiles
+//! ([`SimilarIndex`]), derived and followed the same way.
+//!
 //! The [`Search`] trait is the line between the listings and the engine:
 //! it takes a search with its filters, an order and a page, and answers
 //! the ids of one page. A deployment that outgrows one machine's index
@@ -12,12 +15,14 @@ mod analysis;
 mod collector;
 mod fields;
 mod follower;
+mod similar;
 mod tantivy_index;
 
 use async_trait::async_trait;
 
 pub use analysis::Words;
 pub use follower::follow;
+pub use similar::{SimilarHit, SimilarIndex};
 pub use tantivy_index::{
     BuildProgress, IndexLocation, IndexStatus, TantivySearch, EXACT_COUNT_LIMIT, MAX_RELEVANCE_DEPTH,
 };

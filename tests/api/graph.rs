@@ -233,6 +233,8 @@ async fn similarity_fixture() -> TestApp {
         };
         catalogue::add_work(&app.db, &work).await.expect("add a work");
     }
+    // The profiles similar researchers come from follow the change log.
+    app.search_caught_up().await;
     app
 }
 

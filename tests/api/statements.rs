@@ -107,6 +107,7 @@ async fn the_graph_operations_run_a_fixed_small_number_of_statements() {
     assert!(graph <= 10, "researchGraph ran {graph} statements");
 
     let (_, academic) = counted(&app, "academic.graphql", "AcademicProfile", json!({ "slug": "marc-mezard" })).await;
-    // researcher, statistics, and four bounded steps of similarity.
-    assert!(academic <= 6, "the academic profile ran {academic} statements");
+    // researcher, statistics, and the similar researchers' records and
+    // topic names (the ranking itself runs in memory).
+    assert!(academic <= 4, "the academic profile ran {academic} statements");
 }

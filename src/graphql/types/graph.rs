@@ -6,7 +6,7 @@ use super::{Researcher, Topic};
 use crate::domain::{graph, research_graph};
 use crate::error::AppError;
 use crate::graphql::ids::{encode, NodeType};
-use crate::state::db;
+use crate::state::{db, similar};
 
 type GqlResult<T> = async_graphql::Result<T>;
 
@@ -115,7 +115,7 @@ impl SimilarResearcher {
         if !(1..=100).contains(&first) {
             return Err(AppError::bad_input(format!("`first` must be between 1 and 100, got {first}")).into());
         }
-        let similar = graph::similar_researchers(db(ctx), researcher_id, first as u64).await?;
+        let similar = graph::similar_researchers(db(ctx), similar(ctx), researcher_id, first as usize).await?;
         Ok(similar
             .into_iter()
             .map(|s| SimilarResearcher {
