@@ -2,8 +2,9 @@
 //!
 //! Starts `scholargraph serve` as a child process over an existing database,
 //! drives the frontend's operations over HTTP at a fixed concurrency, and
-//! prints throughput, latency percentiles, errors, SQL statements per request
-//! and the server's peak memory. It also measures a "floor": the profile
+//! prints throughput, latency percentiles, errors, SQL statements and CPU
+//! milliseconds (the server's, PostgreSQL's) per request and the server's
+//! peak memory. It also measures a "floor": the profile
 //! page's data as one hand-written SQL statement, without GraphQL.
 //!
 //! ```sh
@@ -13,6 +14,7 @@
 //!
 //! See BENCHMARKS.md.
 mod bombs;
+mod cpu;
 mod dataset;
 mod floor;
 mod load;
@@ -27,7 +29,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 
 use crate::report::{Row, Table};
 
@@ -124,6 +126,9 @@ async fn run(args: Args) -> Result<()> {
     table.print_head();
     let graphql = Arc::new(load::Endpoint::new(client.clone(), server.base_url()));
     let mut profile_row: Option<Row> = None;
+    // The server is the bench's own child, so its CPU time is its pid's.
+    let server_pid = server.pid();
+    let cpu_snapshot = || cpu::CpuSnapshot::take(Some(server_pid), data.backend == DbBackend::Postgres);
     for name in ops::OPERATIONS.iter().copied().filter(|name| wants(name)) {
         let plan = ops::plan(name, &data, &graphql).await;
         let row = match plan {
@@ -132,13 +137,15 @@ async fn run(args: Args) -> Result<()> {
                 let request = Arc::new(load::GraphqlRequest::new(graphql.clone(), workload));
                 load::drive(request.clone(), args.concurrency, warmup).await;
                 let before = graphql.sql_statements().await;
+                let cpu_before = cpu_snapshot();
                 let sample = load::drive(request, args.concurrency, duration).await;
+                let cpu = cpu_snapshot().spent_since(&cpu_before);
                 let after = graphql.sql_statements().await;
                 let sql = match (before, after) {
                     (Some(before), Some(after)) => Some(after.saturating_sub(before)),
                     _ => None,
                 };
-                Row::measured(name, sample, sql)
+                Row::measured(name, sample, sql, cpu)
             }
         };
         table.print_row(&row);
@@ -175,7 +182,10 @@ async fn run(args: Args) -> Result<()> {
         let outcome = floor::measure(&floor_db, &data, args.concurrency, warmup, duration).await;
         floor_db.close().await.context("closing the floor's connections")?;
         match outcome? {
-            Some(sample) => report::print_floor(&Row::measured("floor", sample, None), profile_row.as_ref()),
+            Some(sample) => {
+                let floor = Row::measured("floor", sample, None, cpu::CpuSpent::default());
+                report::print_floor(&floor, profile_row.as_ref());
+            }
             None => println!("\nfloor: skipped: no researcher to ask for"),
         }
     }

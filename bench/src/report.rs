@@ -2,6 +2,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::cpu::CpuSpent;
 use crate::dataset::Dataset;
 use crate::load::Sample;
 use crate::server::PeakMemory;
@@ -99,6 +100,9 @@ pub struct Stats {
     pub errors: u64,
     pub requests: usize,
     pub sql_per_request: Option<f64>,
+    /// CPU milliseconds per request, the server's and PostgreSQL's.
+    pub server_cpu_ms: Option<f64>,
+    pub postgres_cpu_ms: Option<f64>,
     pub first_error: Option<String>,
 }
 
@@ -113,9 +117,11 @@ impl Row {
         Self { name: name.to_owned(), outcome: Err(reason) }
     }
 
-    /// `sql` is the number of statements the server ran during the phase.
-    pub fn measured(name: &str, sample: Sample, sql: Option<u64>) -> Self {
+    /// `sql` is the number of statements the server ran during the phase,
+    /// `cpu` the CPU time spent in it.
+    pub fn measured(name: &str, sample: Sample, sql: Option<u64>, cpu: CpuSpent) -> Self {
         let requests = sample.requests();
+        let per_request = |total: Option<f64>| total.filter(|_| requests > 0).map(|total| total / requests as f64);
         let stats = Stats {
             per_second: sample.per_second(),
             p50: sample.percentile_ms(50.0),
@@ -123,7 +129,9 @@ impl Row {
             p99: sample.percentile_ms(99.0),
             errors: sample.errors,
             requests,
-            sql_per_request: sql.filter(|_| requests > 0).map(|sql| sql as f64 / requests as f64),
+            sql_per_request: per_request(sql.map(|sql| sql as f64)),
+            server_cpu_ms: per_request(cpu.server_ms),
+            postgres_cpu_ms: per_request(cpu.postgres_ms),
             first_error: sample.first_error,
         };
         Self { name: name.to_owned(), outcome: Ok(stats) }
@@ -132,6 +140,11 @@ impl Row {
 
 fn ms(value: Option<f64>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"))
+}
+
+/// Three decimals: a light request costs well under a millisecond of CPU.
+fn cpu_ms(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
 }
 
 pub struct Table {
@@ -145,16 +158,20 @@ impl Table {
 
     pub fn print_head(&self) {
         println!(
-            "{:<22} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9}",
-            "operation", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "SQL/req", "requests"
+            "{:<22} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>10} {:>9}",
+            "operation", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "SQL/req", "server CPU", "PG CPU", "requests"
         );
-        println!("{}", "-".repeat(22 + 9 * 4 + 7 + 8 + 9 + 7));
+        println!(
+            "{:<22} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>10}",
+            "", "", "", "", "", "", "", "ms/req", "ms/req"
+        );
+        println!("{}", "-".repeat(22 + 9 * 4 + 7 + 8 + 10 * 2 + 9 + 9));
     }
 
     pub fn print_row(&self, row: &Row) {
         match &row.outcome {
             Ok(s) => println!(
-                "{:<22} {:>9.1} {:>9} {:>9} {:>9} {:>7} {:>8} {:>9}",
+                "{:<22} {:>9.1} {:>9} {:>9} {:>9} {:>7} {:>8} {:>10} {:>10} {:>9}",
                 row.name,
                 s.per_second,
                 ms(s.p50),
@@ -162,6 +179,8 @@ impl Table {
                 ms(s.p99),
                 s.errors,
                 s.sql_per_request.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}")),
+                cpu_ms(s.server_cpu_ms),
+                cpu_ms(s.postgres_cpu_ms),
                 s.requests
             ),
             Err(reason) => println!("{:<22} {reason}", row.name),

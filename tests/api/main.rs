@@ -13,6 +13,7 @@ mod graph;
 mod http;
 mod limits;
 mod pagination;
+mod parsed_documents;
 mod profile;
 mod rate_limits;
 mod schema;

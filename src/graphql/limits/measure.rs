@@ -73,22 +73,7 @@ pub fn measure(
     limits: &DocumentLimits,
 ) -> Result<Measure, AppError> {
     let selected = select_operation(document, operation_name);
-    let mut walker = Walker {
-        document,
-        shape,
-        limits,
-        variables,
-        defaults: selected
-            .map(|op| {
-                op.variable_definitions
-                    .iter()
-                    .filter_map(|v| Some((v.node.name.node.as_str(), &v.node.default_value.as_ref()?.node)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        memo: HashMap::new(),
-        chain: Vec::new(),
-    };
+    let mut walker = Walker::new(document, selected, variables, shape, limits);
 
     let mut total = Tally::default();
     let mut selected_tally = None;
@@ -117,13 +102,7 @@ pub fn measure(
     }
 
     let selected_tally = selected_tally.unwrap_or_default();
-    if selected_tally.nodes > limits.max_nodes {
-        return Err(too_complex(format!(
-            "the answer could hold {} objects; at most {} are allowed (ask for smaller pages)",
-            display_count(selected_tally.nodes),
-            limits.max_nodes
-        )));
-    }
+    check_nodes(&selected_tally, limits)?;
     Ok(Measure {
         operation: selected.map(|op| op.ty),
         selections: total.selections,
@@ -132,6 +111,39 @@ pub fn measure(
         root_fields: selected_tally.top_fields,
         nodes: selected_tally.nodes,
     })
+}
+
+/// Measures a document that `measure` admitted before, under the same
+/// limits, as `first`: its document-wide counts cannot have changed, so only
+/// the operation that runs is walked again, for what depends on the request
+/// (which operation, and the page sizes its variables ask for).
+pub fn remeasure(
+    document: &ExecutableDocument,
+    operation_name: Option<&str>,
+    variables: &Variables,
+    shape: &SchemaShape,
+    limits: &DocumentLimits,
+    first: &Measure,
+) -> Result<Measure, AppError> {
+    let selected = select_operation(document, operation_name);
+    let tally = match selected {
+        Some(operation) => Walker::new(document, selected, variables, shape, limits)
+            .selection_set(&operation.selection_set.node, Some(root_type(operation.ty)))?,
+        None => Tally::default(),
+    };
+    check_nodes(&tally, limits)?;
+    Ok(Measure { operation: selected.map(|op| op.ty), root_fields: tally.top_fields, nodes: tally.nodes, ..*first })
+}
+
+fn check_nodes(selected: &Tally, limits: &DocumentLimits) -> Result<(), AppError> {
+    if selected.nodes > limits.max_nodes {
+        return Err(too_complex(format!(
+            "the answer could hold {} objects; at most {} are allowed (ask for smaller pages)",
+            display_count(selected.nodes),
+            limits.max_nodes
+        )));
+    }
+    Ok(())
 }
 
 /// The operation that would run: the named one, or the only one.
@@ -179,6 +191,24 @@ struct Walker<'d> {
 }
 
 impl<'d> Walker<'d> {
+    fn new(
+        document: &'d ExecutableDocument,
+        selected: Option<&'d OperationDefinition>,
+        variables: &'d Variables,
+        shape: &'d SchemaShape,
+        limits: &'d DocumentLimits,
+    ) -> Self {
+        let defaults = selected
+            .map(|op| {
+                op.variable_definitions
+                    .iter()
+                    .filter_map(|v| Some((v.node.name.node.as_str(), &v.node.default_value.as_ref()?.node)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self { document, shape, limits, variables, defaults, memo: HashMap::new(), chain: Vec::new() }
+    }
+
     fn selection_set(&mut self, set: &'d SelectionSet, parent: Option<&'d str>) -> Result<Tally, AppError> {
         let mut tally = Tally::default();
         for item in &set.items {

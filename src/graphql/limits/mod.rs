@@ -4,8 +4,11 @@
 //! otherwise hold a worker for minutes. The raw text is scanned first (bytes,
 //! tokens, bracket nesting), then parsed once (the parse is kept in the
 //! request for the executor) and measured with each fragment measured once.
+//! A document that passes is kept, parsed and measured, for the next request
+//! that sends the same text.
 //! async-graphql's own depth, directive and complexity limits stay on as a
 //! second line.
+mod cache;
 mod cost;
 mod lexer;
 mod measure;
@@ -13,6 +16,7 @@ mod rate;
 mod shape;
 
 use async_graphql::Request;
+use cache::{AdmittedDocument, DocumentCache};
 
 pub use cost::{CostLimits, Payer};
 pub use measure::Measure;
@@ -47,18 +51,26 @@ pub struct DocumentLimits {
 pub struct DocumentGuard {
     limits: DocumentLimits,
     shape: SchemaShape,
+    admitted: DocumentCache,
 }
 
 impl DocumentGuard {
     /// A guard for the schema whose SDL is `sdl`.
     pub fn new(limits: DocumentLimits, sdl: &str) -> Self {
-        Self { limits, shape: SchemaShape::from_sdl(sdl) }
+        Self {
+            limits,
+            shape: SchemaShape::from_sdl(sdl),
+            admitted: DocumentCache::new(cache::MAX_ENTRIES, cache::MAX_QUERY_BYTES),
+        }
     }
 
     /// Measures the request's document, leaving the parse in the request.
     /// `Ok(None)` for a document that does not parse: the executor reports
     /// it with its usual message and location (parsing is linear, and the
-    /// token cap bounds it).
+    /// token cap bounds it). A document admitted before is neither scanned
+    /// nor parsed again: its parse is copied from the cache, and only its
+    /// running operation is measured again, for the request's variables.
+    /// Validation still runs on every request.
     pub fn admit(&self, request: &mut Request) -> Result<Option<Measure>, AppError> {
         let limits = &self.limits;
         if request.query.len() > limits.max_query_bytes {
@@ -67,6 +79,18 @@ impl DocumentGuard {
                 request.query.len(),
                 limits.max_query_bytes
             )));
+        }
+        if let Some(admitted) = self.admitted.get(&request.query) {
+            let measure = measure::remeasure(
+                &admitted.document,
+                request.operation_name.as_deref(),
+                &request.variables,
+                &self.shape,
+                limits,
+                &admitted.measure,
+            )?;
+            request.set_parsed_query(admitted.document.clone());
+            return Ok(Some(measure));
         }
         lexer::count_tokens(&request.query, limits.max_tokens, limits.max_nesting).map_err(|limit| match limit {
             lexer::LexicalLimit::Tokens(max) => {
@@ -79,6 +103,7 @@ impl DocumentGuard {
         let Ok(document) = async_graphql::parser::parse_query(&request.query) else { return Ok(None) };
         let measure =
             measure::measure(&document, request.operation_name.as_deref(), &request.variables, &self.shape, limits)?;
+        self.admitted.insert(&request.query, AdmittedDocument { document: document.clone(), measure });
         request.set_parsed_query(document);
         Ok(Some(measure))
     }
