@@ -260,3 +260,32 @@ async fn similar_researchers_rank_by_the_cosine_of_topic_profiles() {
     let bad = app.graphql("{ researcher(slug: \"a\") { similarResearchers(first: 0) { score } } }", json!({})).await;
     assert_eq!(error_code(&bad), "BAD_USER_INPUT");
 }
+
+/// Similar researchers and research graphs of every demo researcher, as the
+/// implementation before the in-memory similarity answered them (recorded
+/// with `ab8b2a6`'s release build on the demo): the answers must not change.
+#[tokio::test]
+async fn the_demo_answers_what_the_previous_implementation_answered() {
+    let app = spawn_app().await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/demo_graph_answers.json");
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json");
+    let recorded = recorded.as_object().expect("by slug");
+    assert_eq!(recorded.len(), 15, "every demo researcher");
+    for (slug, expected) in recorded {
+        let data = app
+            .data(
+                "query($s: String!) { researcher(slug: $s) { id similarResearchers(first: 100) { \
+                 score sharedTopics { id name } researcher { slug } } } }",
+                json!({ "s": slug }),
+            )
+            .await;
+        assert_eq!(data["researcher"]["similarResearchers"], expected["similarResearchers"], "{slug}");
+        let id = data["researcher"]["id"].clone();
+        for (depth, limit) in [(1, 50), (2, 500), (2, 10)] {
+            let graph =
+                app.operation_data(G, "ResearchGraph", json!({ "id": id, "depth": depth, "limit": limit })).await;
+            let key = format!("researchGraph(depth: {depth}, limit: {limit})");
+            assert_eq!(graph["node"]["researchGraph"], expected[&key], "{slug} {key}");
+        }
+    }
+}
