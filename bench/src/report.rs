@@ -216,9 +216,11 @@ pub fn print_memory(peak: &PeakMemory) {
     let mib = |kib: Option<u64>| kib.map_or_else(|| "n/a".to_owned(), |kib| format!("{:.1} MiB", kib as f64 / 1024.0));
     println!();
     println!(
-        "server memory: peak RSS (VmHWM) {}, largest VmRSS sampled every 500 ms {}",
+        "server memory: peak RSS (VmHWM) {}, largest VmRSS sampled every 500 ms {}, largest RssAnon {} \
+         (without mapped files such as the search index)",
         mib(peak.hwm_kib),
-        mib(peak.max_sampled_rss_kib)
+        mib(peak.max_sampled_rss_kib),
+        mib(peak.max_sampled_anon_kib)
     );
 }
 

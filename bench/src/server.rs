@@ -112,37 +112,52 @@ fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
 pub struct PeakMemory {
     pub hwm_kib: Option<u64>,
     pub max_sampled_rss_kib: Option<u64>,
+    /// The largest `RssAnon` sampled: resident memory without mapped files
+    /// (the search index's files are mapped, and the kernel may drop them).
+    pub max_sampled_anon_kib: Option<u64>,
 }
 
-/// Samples the server's `VmRSS` every 500 ms in the background.
+/// Samples the server's `VmRSS` and `RssAnon` every 500 ms in the background.
 pub struct MemorySampler {
     max_rss: Arc<AtomicU64>,
+    max_anon: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
+}
+
+fn sample(pid: u32, max_rss: &AtomicU64, max_anon: &AtomicU64) {
+    if let Some(rss) = proc_status_kib(pid, "VmRSS") {
+        max_rss.fetch_max(rss, Ordering::Relaxed);
+    }
+    if let Some(anon) = proc_status_kib(pid, "RssAnon") {
+        max_anon.fetch_max(anon, Ordering::Relaxed);
+    }
 }
 
 impl MemorySampler {
     pub fn start(pid: u32) -> Self {
         let max_rss = Arc::new(AtomicU64::new(0));
-        let seen = max_rss.clone();
+        let max_anon = Arc::new(AtomicU64::new(0));
+        let (rss, anon) = (max_rss.clone(), max_anon.clone());
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(500));
             loop {
                 tick.tick().await;
-                if let Some(rss) = proc_status_kib(pid, "VmRSS") {
-                    seen.fetch_max(rss, Ordering::Relaxed);
-                }
+                sample(pid, &rss, &anon);
             }
         });
-        Self { max_rss, task }
+        Self { max_rss, max_anon, task }
     }
 
     /// Stops sampling and reads `VmHWM`; call it while the server still runs.
     pub fn finish(self, pid: u32) -> PeakMemory {
         self.task.abort();
-        if let Some(rss) = proc_status_kib(pid, "VmRSS") {
-            self.max_rss.fetch_max(rss, Ordering::Relaxed);
-        }
+        sample(pid, &self.max_rss, &self.max_anon);
         let max = self.max_rss.load(Ordering::Relaxed);
-        PeakMemory { hwm_kib: proc_status_kib(pid, "VmHWM"), max_sampled_rss_kib: (max > 0).then_some(max) }
+        let anon = self.max_anon.load(Ordering::Relaxed);
+        PeakMemory {
+            hwm_kib: proc_status_kib(pid, "VmHWM"),
+            max_sampled_rss_kib: (max > 0).then_some(max),
+            max_sampled_anon_kib: (anon > 0).then_some(anon),
+        }
     }
 }
