@@ -25,8 +25,8 @@ use crate::error::{AppError, AppResult};
 const MAIN_TOPICS: usize = 25;
 /// How many researchers of each main topic are candidates.
 const CANDIDATES_PER_TOPIC: usize = 30;
-/// Researchers loaded per batch.
-const LOAD_BATCH: u64 = 20_000;
+/// Researchers loaded per batch (about 25 topic rows each at the default size).
+const LOAD_BATCH: u64 = 5_000;
 
 /// One similar researcher.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,44 +38,66 @@ pub struct SimilarHit {
     pub shared_topic_ids: Vec<i64>,
 }
 
+/// Ids and counts are kept as `u32`, half the memory of the database's
+/// `i64` (2.5 million profile rows at the default size). A value that does
+/// not fit (never in practice) leaves its row out rather than wrap.
+type Compact = (u32, u32);
+
 #[derive(Default)]
 struct Profiles {
-    /// Each researcher's profile, by topic id.
-    researchers: HashMap<i64, TopicProfile>,
-    /// Each topic's researchers, most works first, ties by id (highest first).
-    topics: HashMap<i64, Vec<(i64, i64)>>,
+    /// Each researcher's profile: (topic, works), by topic id.
+    researchers: HashMap<u32, Box<[Compact]>>,
+    /// Each topic's researchers: (works, researcher), most works first, ties
+    /// by id (highest first).
+    topics: HashMap<u32, Vec<Compact>>,
+}
+
+fn compact(profile: &TopicProfile) -> Box<[Compact]> {
+    profile
+        .iter()
+        .filter_map(|&(topic, works)| Some((u32::try_from(topic).ok()?, u32::try_from(works).ok()?)))
+        .collect()
 }
 
 impl Profiles {
-    fn set(&mut self, researcher_id: i64, profile: TopicProfile) {
-        if let Some(old) = self.researchers.remove(&researcher_id) {
-            for (topic, works) in old {
+    fn set(&mut self, researcher_id: i64, profile: &TopicProfile) {
+        let Ok(researcher) = u32::try_from(researcher_id) else { return };
+        if let Some(old) = self.researchers.remove(&researcher) {
+            for &(topic, works) in old.iter() {
                 if let Some(list) = self.topics.get_mut(&topic) {
-                    if let Ok(at) = list.binary_search_by(|probe| rank(*probe).cmp(&rank((works, researcher_id)))) {
+                    if let Ok(at) = list.binary_search_by(|probe| rank(*probe).cmp(&rank((works, researcher)))) {
                         list.remove(at);
                     }
                 }
             }
         }
-        for &(topic, works) in &profile {
+        let profile = compact(profile);
+        for &(topic, works) in profile.iter() {
             let list = self.topics.entry(topic).or_default();
             let at =
-                list.binary_search_by(|probe| rank(*probe).cmp(&rank((works, researcher_id)))).unwrap_or_else(|at| at);
-            list.insert(at, (works, researcher_id));
+                list.binary_search_by(|probe| rank(*probe).cmp(&rank((works, researcher)))).unwrap_or_else(|at| at);
+            list.insert(at, (works, researcher));
         }
         if !profile.is_empty() {
-            self.researchers.insert(researcher_id, profile);
+            self.researchers.insert(researcher, profile);
         }
+    }
+
+    /// Gives back what the lists grew by while loading.
+    fn shrink(&mut self) {
+        self.topics.values_mut().for_each(Vec::shrink_to_fit);
+        self.topics.shrink_to_fit();
+        self.researchers.shrink_to_fit();
     }
 }
 
 /// A topic's list order: most works first, then the highest id.
-fn rank((works, researcher): (i64, i64)) -> (std::cmp::Reverse<i64>, std::cmp::Reverse<i64>) {
+fn rank((works, researcher): Compact) -> (std::cmp::Reverse<u32>, std::cmp::Reverse<u32>) {
     (std::cmp::Reverse(works), std::cmp::Reverse(researcher))
 }
 
-fn works_in(profile: &TopicProfile, topic: i64) -> Option<i64> {
-    profile.binary_search_by_key(&topic, |(t, _)| *t).ok().map(|at| profile[at].1)
+fn works_in(profile: &[Compact], topic: u32) -> Option<i64> {
+    profile.binary_search_by_key(&topic, |(t, _)| *t).ok().map(|at| i64::from(profile[at].1))
 }
 
 /// The topic profiles of every researcher; cheap to clone (shared).
@@ -98,10 +120,11 @@ impl SimilarIndex {
             let batch = search_documents::topic_profiles(db, Batch::After { id: after, limit: LOAD_BATCH }).await?;
             let Some((last, _)) = batch.last() else { break };
             after = *last;
-            for (id, profile) in batch {
-                fresh.set(id, profile);
+            for (id, profile) in &batch {
+                fresh.set(*id, profile);
             }
         }
+        fresh.shrink();
         *self.write()? = fresh;
         self.loaded.store(true, Ordering::Release);
         Ok(())
@@ -125,8 +148,8 @@ impl SimilarIndex {
         }
         let profiles = search_documents::topic_profiles(db, Batch::Ids(&ids)).await?;
         let mut current = self.write()?;
-        for (id, profile) in profiles {
-            current.set(id, profile);
+        for (id, profile) in &profiles {
+            current.set(*id, profile);
         }
         Ok(())
     }
@@ -141,24 +164,27 @@ impl SimilarIndex {
             return Err(AppError::Unavailable("similar researchers are being loaded; try again shortly".to_owned()));
         }
         let profiles = self.profiles.read().map_err(|_| AppError::internal("similarity profiles poisoned"))?;
-        let Some(mine) = profiles.researchers.get(&researcher_id) else { return Ok(Vec::new()) };
-        let mut main = mine.clone();
+        let Ok(me) = u32::try_from(researcher_id) else { return Ok(Vec::new()) };
+        let Some(mine) = profiles.researchers.get(&me) else { return Ok(Vec::new()) };
+        let mut main = mine.to_vec();
         main.sort_unstable_by_key(|&(topic, works)| (std::cmp::Reverse(works), std::cmp::Reverse(topic)));
         main.truncate(MAIN_TOPICS);
-        let my_norm2: f64 = main.iter().map(|(_, works)| (works * works) as f64).sum();
+        let square = |works: u32| i64::from(works) * i64::from(works);
+        let my_norm2: f64 = main.iter().map(|&(_, works)| square(works) as f64).sum();
 
-        let candidates: BTreeSet<i64> = main
+        let candidates: BTreeSet<u32> = main
             .iter()
             .filter_map(|(topic, _)| profiles.topics.get(topic))
             .flat_map(|list| list.iter().take(CANDIDATES_PER_TOPIC).map(|(_, id)| *id))
-            .filter(|id| *id != researcher_id)
+            .filter(|id| *id != me)
             .collect();
-        let mut scored: Vec<(f64, i64, f64, f64)> = candidates
+        let mut scored: Vec<(f64, u32, f64, f64)> = candidates
             .into_iter()
             .filter_map(|id| {
                 let profile = profiles.researchers.get(&id)?;
-                let dot: i64 = main.iter().map(|(topic, works)| works_in(profile, *topic).unwrap_or(0) * works).sum();
-                let norm2: i64 = profile.iter().map(|(_, works)| works * works).sum();
+                let dot: i64 =
+                    main.iter().map(|&(topic, works)| works_in(profile, topic).unwrap_or(0) * i64::from(works)).sum();
+                let norm2: i64 = profile.iter().map(|&(_, works)| square(works)).sum();
                 (norm2 > 0).then(|| {
                     let dot = dot as f64;
                     (dot * dot / norm2 as f64, id, dot, norm2 as f64)
@@ -177,8 +203,9 @@ impl SimilarIndex {
                     .iter()
                     .map(|(topic, _)| *topic)
                     .filter(|topic| profile.is_some_and(|p| works_in(p, *topic).is_some()))
+                    .map(i64::from)
                     .collect();
-                SimilarHit { researcher_id: id, score, shared_topic_ids }
+                SimilarHit { researcher_id: i64::from(id), score, shared_topic_ids }
             })
             .collect())
     }
@@ -193,7 +220,7 @@ mod tests {
         {
             let mut all = index.profiles.write().expect("lock");
             for (id, profile) in profiles {
-                all.set(*id, profile.to_vec());
+                all.set(*id, &profile.to_vec());
             }
         }
         index.loaded.store(true, std::sync::atomic::Ordering::Release);
@@ -216,13 +243,13 @@ mod tests {
     #[test]
     fn replacing_a_profile_moves_the_researcher_in_every_topic_list() {
         let mut profiles = Profiles::default();
-        profiles.set(1, vec![(1, 5), (2, 1)]);
-        profiles.set(2, vec![(1, 3)]);
+        profiles.set(1, &vec![(1, 5), (2, 1)]);
+        profiles.set(2, &vec![(1, 3)]);
         assert_eq!(profiles.topics[&1], [(5, 1), (3, 2)]);
-        profiles.set(1, vec![(1, 2)]);
+        profiles.set(1, &vec![(1, 2)]);
         assert_eq!(profiles.topics[&1], [(3, 2), (2, 1)]);
         assert!(profiles.topics[&2].is_empty());
-        profiles.set(2, vec![]);
+        profiles.set(2, &vec![]);
         assert!(!profiles.researchers.contains_key(&2));
     }
 }
