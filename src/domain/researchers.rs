@@ -245,6 +245,19 @@ pub async fn find(
     Ok(hits.filter_map(|id| researchers.remove(&id)))
 }
 
+/// `EXISTS` a claim in `state` on the researcher aliased `r`. The states are
+/// written out, as in the claims indexes' conditions.
+pub(super) fn has_claim(state: &'static str) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(literal(1))
+            .from_as(claim::Entity, "c")
+            .and_where(Expr::col(("c", claim::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
+            .and_where(Expr::col(("c", claim::Column::Status)).eq(literal(state)))
+            .to_owned(),
+    )
+}
+
 /// One page of the researcher directory, without a search.
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -285,18 +298,7 @@ pub async fn list(
         from_where.and_where(Expr::col(("r", researcher::Column::OpenToCollaborate)).eq(open));
     }
     if let Some(status) = filter.claim_status {
-        // The states are written out, as in the claims indexes' conditions.
-        let claim_in = |state: &'static str| {
-            Expr::exists(
-                Query::select()
-                    .expr(literal(1))
-                    .from_as(claim::Entity, "c")
-                    .and_where(Expr::col(("c", claim::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
-                    .and_where(Expr::col(("c", claim::Column::Status)).eq(literal(state)))
-                    .to_owned(),
-            )
-        };
-        let (approved, pending) = (claim_in("APPROVED"), claim_in("PENDING"));
+        let (approved, pending) = (has_claim("APPROVED"), has_claim("PENDING"));
         match status {
             ClaimStatus::Claimed => from_where.and_where(approved),
             ClaimStatus::Pending => from_where.and_where(approved.not()).and_where(pending),

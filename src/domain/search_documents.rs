@@ -4,13 +4,13 @@
 //! the live index (kept current from the change log) see the same data.
 use std::collections::HashMap;
 
-use entity::{authorship, claim, researcher, researcher_topic, work, work_topic};
+use entity::{authorship, researcher, researcher_topic, work, work_topic};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::group_by;
-use super::researchers::ClaimStatus;
-use super::statement::{self, literal};
+use super::researchers::{has_claim, ClaimStatus};
+use super::statement;
 use super::works::WorkKind;
 use crate::error::AppResult;
 
@@ -147,16 +147,6 @@ struct ResearcherRow {
 /// The researchers of `batch`, in id order, with their topics and claim
 /// status: two statements whatever the batch's size.
 pub async fn researchers(db: &impl ConnectionTrait, batch: Batch<'_>) -> AppResult<Vec<ResearcherDocument>> {
-    let claims_in = |state: &'static str| {
-        Expr::exists(
-            Query::select()
-                .expr(literal(1))
-                .from_as(claim::Entity, "c")
-                .and_where(Expr::col(("c", claim::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
-                .and_where(Expr::col(("c", claim::Column::Status)).eq(literal(state)))
-                .to_owned(),
-        )
-    };
     let mut select = Query::select()
         .columns(
             [
@@ -170,8 +160,8 @@ pub async fn researchers(db: &impl ConnectionTrait, batch: Batch<'_>) -> AppResu
             ]
             .map(|column| ("r", column)),
         )
-        .expr_as(claims_in("APPROVED"), "approved")
-        .expr_as(claims_in("PENDING"), "pending")
+        .expr_as(has_claim("APPROVED"), "approved")
+        .expr_as(has_claim("PENDING"), "pending")
         .from_as(researcher::Entity, "r")
         .to_owned();
     batch.restrict(&mut select, Expr::col(("r", researcher::Column::Id)));

@@ -68,13 +68,13 @@ pub struct SegmentKeysetCollector {
     following: u64,
 }
 
-impl KeysetCollector {
-    fn rank(&self, key: u64, id: u64) -> Rank {
-        if self.descending {
-            (!key, !id)
-        } else {
-            (key, id)
-        }
+/// Where `(key, id)` stands in the order: ascending as is, descending
+/// complemented, so that smaller is always earlier.
+fn rank(descending: bool, key: u64, id: u64) -> Rank {
+    if descending {
+        (!key, !id)
+    } else {
+        (key, id)
     }
 }
 
@@ -119,7 +119,7 @@ impl Collector for KeysetCollector {
                 let (key, id) = key.ok_or_else(|| {
                     tantivy::TantivyError::InvalidArgument("cursor does not belong to this order".into())
                 })?;
-                Some(self.rank(key, id))
+                Some(rank(self.descending, key, id))
             }
         };
         Ok(SegmentKeysetCollector {
@@ -215,14 +215,6 @@ pub struct SegmentHits {
 }
 
 impl SegmentKeysetCollector {
-    fn rank(&self, key: u64, id: u64) -> Rank {
-        if self.descending {
-            (!key, !id)
-        } else {
-            (key, id)
-        }
-    }
-
     /// Scores a document must exceed to matter: below the page's worst once
     /// the page is full (one step below, so that ties reach the id check).
     fn threshold(&self) -> Score {
@@ -250,7 +242,7 @@ impl SegmentCollector for SegmentKeysetCollector {
             SegmentKeys::Bytes(column) => column.term_ords(doc).next().unwrap_or(0),
         };
         let id = self.ids.first(doc).unwrap_or(0);
-        let rank = self.rank(key, id);
+        let rank = rank(self.descending, key, id);
         if self.after.is_some_and(|after| rank <= after) {
             self.preceding += 1;
             return;

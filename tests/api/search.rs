@@ -81,15 +81,7 @@ async fn researcher_search_combines_with_every_filter() {
     let marc = app.researcher_id("marc-mezard").await;
     let pending = json!({ "search": "mezard", "claimStatus": "PENDING" });
     assert!(researcher_slugs(&app, pending.clone()).await.is_empty());
-    let claimant = token("claimant", None, &[]);
-    let claimed = app
-        .graphql_as(
-            &claimant,
-            "mutation($id: ID!) { claimResearcher(input: { researcherId: $id }) { claim { status } } }",
-            json!({ "id": marc }),
-        )
-        .await;
-    assert_eq!(claimed["data"]["claimResearcher"]["claim"]["status"], "PENDING", "{claimed:#}");
+    claim(&app, &marc).await;
     app.search_caught_up().await;
     assert_eq!(researcher_slugs(&app, pending).await, ["marc-mezard"]);
     assert!(researcher_slugs(&app, json!({ "search": "mezard", "claimStatus": "UNCLAIMED" })).await.is_empty());
@@ -103,6 +95,19 @@ async fn researcher_search_combines_with_every_filter() {
     let open = researcher_slugs(&app, json!({ "search": "m", "openToCollaborate": true })).await;
     let closed = researcher_slugs(&app, json!({ "search": "m", "openToCollaborate": false })).await;
     assert_eq!(open.len() + closed.len(), without.len());
+}
+
+/// A user claims the researcher `id`; the claim waits for review.
+async fn claim(app: &TestApp, id: &str) {
+    let claimant = token("claimant", None, &[]);
+    let claimed = app
+        .graphql_as(
+            &claimant,
+            "mutation($id: ID!) { claimResearcher(input: { researcherId: $id }) { claim { status } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(claimed["data"]["claimResearcher"]["claim"]["status"], "PENDING", "{claimed:#}");
 }
 
 /// Four works whose scores for "alpha" can be worked out by hand (BM25,
@@ -309,15 +314,7 @@ async fn a_claim_made_through_one_instance_is_found_through_another() {
     let (other, _) = another_instance(&app, "memory").await;
     let marc = app.researcher_id("marc-mezard").await;
     let pending = json!({ "filter": { "search": "mezard", "claimStatus": "PENDING" } });
-    let claimant = token("claimant", None, &[]);
-    let claimed = app
-        .graphql_as(
-            &claimant,
-            "mutation($id: ID!) { claimResearcher(input: { researcherId: $id }) { claim { status } } }",
-            json!({ "id": marc }),
-        )
-        .await;
-    assert_eq!(claimed["data"]["claimResearcher"]["claim"]["status"], "PENDING", "{claimed:#}");
+    claim(&app, &marc).await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
         let answer = post(&other, SEARCH_RESEARCHERS, pending.clone()).await;
