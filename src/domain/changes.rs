@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::catalogue_change;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Order, Query};
 use sea_orm::sqlx::postgres::PgListener;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult, Statement};
 use tokio::sync::broadcast;
@@ -317,6 +317,15 @@ pub async fn head(db: &impl ConnectionTrait) -> AppResult<Position> {
             Ok(Position { xid: 0, id: last })
         }
     }
+}
+
+/// The id of the newest change in the log, 0 when it is empty.
+pub async fn last_id(db: &impl ConnectionTrait) -> AppResult<i64> {
+    let select = Query::select()
+        .expr_as(Func::coalesce([Expr::col(catalogue_change::Column::Id).max(), Expr::val(0i64)]), "n")
+        .from(catalogue_change::Entity)
+        .to_owned();
+    statement::count(db, &select).await
 }
 
 /// How long the feed waits for a notification before it reads anyway: the

@@ -36,6 +36,11 @@ pub async fn follow(
     }
     let mut applied = loop {
         match search.position() {
+            // An index whose position lies beyond every change in the log was
+            // built from another database (one deleted and created again).
+            Ok(Some(position)) if belongs_elsewhere(&db, position).await => {
+                tracing::info!(?position, "the search index is ahead of this database's change log; rebuilding it");
+            }
             Ok(Some(position)) => break position,
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, "cannot read the search index's position; building it afresh"),
@@ -60,6 +65,16 @@ pub async fn follow(
             Ok(_) | Err(RecvError::Lagged(_)) => while wake.try_recv().is_ok() {},
             Err(RecvError::Closed) => return,
         }
+    }
+}
+
+/// Whether an index at `position` cannot have been built from this
+/// database: the log has no change with that id. (A rebuild's position on
+/// PostgreSQL names no change: its id is `i64::MAX`.)
+async fn belongs_elsewhere(db: &DatabaseConnection, position: Position) -> bool {
+    match changes::last_id(db).await {
+        Ok(last) => position.id != i64::MAX && position.id > last,
+        Err(_) => false,
     }
 }
 
