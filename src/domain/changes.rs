@@ -328,6 +328,23 @@ pub async fn last_id(db: &impl ConnectionTrait) -> AppResult<i64> {
     statement::count(db, &select).await
 }
 
+/// The position of the last committed change in reading order (`START`
+/// when the log is empty): a reader at or past it has seen every change
+/// committed so far.
+pub async fn last_position(db: &impl ConnectionTrait) -> AppResult<Position> {
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT CAST(CAST(xid AS TEXT) AS BIGINT) AS xid, id FROM catalogue_changes ORDER BY xid DESC, id DESC LIMIT 1"
+        }
+        _ => "SELECT 0 AS xid, id FROM catalogue_changes ORDER BY id DESC LIMIT 1",
+    };
+    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await?;
+    match row {
+        Some(row) => Ok(Position { xid: row.try_get("", "xid")?, id: row.try_get("", "id")? }),
+        None => Ok(Position::START),
+    }
+}
+
 /// How long the feed waits for a notification before it reads anyway: the
 /// most a change waits on SQLite, or when a notification was missed.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);

@@ -90,8 +90,10 @@ async fn catch_up(
         if batch.is_empty() {
             return Ok(());
         }
-        search.apply(db, &batch).await?;
+        // The profiles first: the search index's commit records the
+        // position, and whoever waits for it then finds both up to date.
         similar.apply(db, &batch).await?;
+        search.apply(db, &batch).await?;
         *applied = next;
     }
 }
