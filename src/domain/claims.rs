@@ -309,7 +309,6 @@ pub async fn queue(db: &impl ConnectionTrait, state: Option<ClaimState>, page: &
         from_where.and_where(Expr::col(("c", claim::Column::Status)).eq(state.as_stored()));
     }
     let listing = Listing {
-        with: None,
         columns: columns_of::<claim::Entity>("c"),
         from_where,
         id_expr: Expr::col(("c", claim::Column::Id)),

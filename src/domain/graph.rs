@@ -61,7 +61,6 @@ pub async fn collaborators(
         aliased(Expr::col(("c", collaboration::Column::LastYear)), "last_year"),
     ]);
     let listing = Listing {
-        with: None,
         columns,
         from_where,
         id_expr: Expr::col(("c", collaboration::Column::CoauthorId)),

@@ -2,9 +2,7 @@
 //! `FROM … WHERE …` with a sort expression; a page is the rows strictly after
 //! (or before) a cursor's `(sort value, id)` in that order, so paging never
 //! skips or repeats a row even while rows are added. No `OFFSET` anywhere.
-use sea_orm::sea_query::{
-    Asterisk, BinOper, Expr, ExprTrait, Func, Order, Query, SelectExpr, SelectStatement, WithClause,
-};
+use sea_orm::sea_query::{Asterisk, BinOper, Expr, ExprTrait, Func, Order, Query, SelectExpr, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
@@ -75,11 +73,10 @@ impl SortSpec {
     }
 }
 
-/// A list that can be paged: `with` (optional CTEs), the selected columns,
+/// A list that can be paged: the selected columns,
 /// and a select holding only the list's `FROM`, joins and `WHERE`.
 #[derive(Debug, Clone)]
 pub struct Listing {
-    pub with: Option<WithClause>,
     pub columns: Vec<SelectExpr>,
     pub from_where: SelectStatement,
     pub id_expr: Expr,
@@ -160,14 +157,6 @@ impl SortValue {
 }
 
 impl Listing {
-    /// The statement with the listing's CTEs in front.
-    fn with_ctes(&self, mut select: SelectStatement) -> SelectStatement {
-        if let Some(with) = &self.with {
-            select.with_cte(with.clone());
-        }
-        select
-    }
-
     /// `(sort…, id) <op> (value…, id)` for a cursor: one row-value
     /// comparison, which the listing's index serves as a range.
     fn keyset_condition(&self, op: BinOper, key: &Keyset) -> Expr {
@@ -181,7 +170,7 @@ impl Listing {
     pub fn count_sql(&self) -> SelectStatement {
         let mut select = self.from_where.clone();
         select.expr_as(Expr::col(Asterisk).count(), "n");
-        self.with_ctes(select)
+        select
     }
 
     /// `(SELECT COUNT(*) …)`: 1 when a row lies on the `op` side of the
@@ -230,7 +219,7 @@ impl Listing {
             select.and_where(self.keyset_condition(after_op, key));
         }
         select.order_by_expr(self.id_expr.clone(), order).limit(req.size + 1);
-        let rows = statement::rows(db, &self.with_ctes(select)).await?;
+        let rows = statement::rows(db, &select).await?;
         let more = rows.len() as u64 > req.size;
         let mut items = rows
             .iter()
@@ -243,7 +232,7 @@ impl Listing {
             (Some(_), Some(row)) => row.try_get::<i64>("", "beyond_cursor")? > 0,
             (Some(key), None) => {
                 let probe = Query::select().expr_as(self.beyond_probe(before_op, key), "n").to_owned();
-                statement::count(db, &self.with_ctes(probe)).await? > 0
+                statement::count(db, &probe).await? > 0
             }
         };
 

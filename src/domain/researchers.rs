@@ -314,7 +314,6 @@ pub async fn list(
         }
     };
     let listing = Listing {
-        with: None,
         columns: columns_of::<researcher::Entity>("r"),
         from_where,
         id_expr: Expr::col(("r", researcher::Column::Id)),

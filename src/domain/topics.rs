@@ -38,7 +38,6 @@ pub async fn list(db: &impl ConnectionTrait, search: Option<&str>, page: &PageRe
         from_where.and_where(name.like(LikeExpr::new(format!("%{escaped}%")).escape('\\')));
     }
     let listing = Listing {
-        with: None,
         columns: columns_of::<topic::Entity>("t"),
         from_where,
         id_expr: Expr::col(("t", topic::Column::Id)),

@@ -259,7 +259,6 @@ pub async fn list(
         WorkOrderField::Relevance => return Err(AppError::bad_input("order by RELEVANCE needs a `search` filter")),
     };
     let listing = Listing {
-        with: None,
         columns: columns_of::<work::Entity>("w"),
         from_where,
         id_expr: if by_researcher {
