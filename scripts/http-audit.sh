@@ -13,7 +13,7 @@ cargo build --quiet --bin scholargraph
 workdir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 DATABASE_URL="sqlite://$workdir/audit.db?mode=rwc" SEARCH_INDEX="$workdir/search-index" BIND="127.0.0.1:$port" RUST_LOG=warn \
-    target/debug/scholargraph serve >"$workdir/server.log" 2>&1 &
+    "${CARGO_TARGET_DIR:-target}/debug/scholargraph" serve >"$workdir/server.log" 2>&1 &
 server=$!
 cleanup() {
     kill "$server" 2>/dev/null || true
