@@ -10,6 +10,8 @@ pub struct Model {
     pub position: i32,
     /// The work's year (0 when unknown), kept beside the researcher for paging.
     pub work_year: i32,
+    /// The work's byline length, kept beside the researcher for the research graph.
+    pub work_authors_count: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

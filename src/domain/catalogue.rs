@@ -1,11 +1,11 @@
 //! Adding works to the catalogue, with every counter and summary table that
 //! depends on them updated in the same transaction: `researchers.works_count`,
-//! `works.authors_count`, `authorships.work_year`, `researcher_topics`,
-//! `researcher_facets`, `collaborations` and the researchers' co-author,
-//! linked-work and topic-profile counters. The change log gets one
-//! `WORK_ADDED` row for the work and one `AUTHORSHIP_ADDED` row per author
-//! (so a reader of one researcher's changes needs no join), also in the
-//! same transaction.
+//! `works.authors_count`, `authorships.work_year` and `.work_authors_count`,
+//! `researcher_topics`, `researcher_facets`, `collaborations` and the
+//! researchers' co-author, linked-work and topic-profile counters. The change
+//! log gets one `WORK_ADDED` row for the work and one `AUTHORSHIP_ADDED` row
+//! per author (so a reader of one researcher's changes needs no join), also
+//! in the same transaction.
 use chrono::Utc;
 use entity::{authorship, collaboration, researcher, researcher_facet, researcher_topic, topic, work, work_topic};
 use sea_orm::sea_query::{
@@ -111,8 +111,15 @@ pub async fn add_work_in(txn: &DatabaseTransaction, work: &NewWork) -> AppResult
                 authorship::Column::ResearcherId,
                 authorship::Column::Position,
                 authorship::Column::WorkYear,
+                authorship::Column::WorkAuthorsCount,
             ])
-            .values_panic([work_id.into(), (*author).into(), (position as i32 + 1).into(), year_key.into()])
+            .values_panic([
+                work_id.into(),
+                (*author).into(),
+                (position as i32 + 1).into(),
+                year_key.into(),
+                (authors.len() as i32).into(),
+            ])
             .to_owned();
         statement::execute(txn, &byline).await?;
     }

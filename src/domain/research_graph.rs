@@ -178,8 +178,10 @@ pub async fn research_graph(
             Expr::col(("w", work::Column::Id)).equals(("a", authorship::Column::WorkId)),
         )
         .and_where(Expr::col(("a", authorship::Column::ResearcherId)).eq(researcher_id))
-        .order_by(("w", work::Column::AuthorsCount), Order::Desc)
-        .order_by(("w", work::Column::Id), Order::Asc)
+        // `ix_authorships_researcher_weight`, read in order: `limit` entries
+        // however many works the researcher has.
+        .order_by(("a", authorship::Column::WorkAuthorsCount), Order::Desc)
+        .order_by(("a", authorship::Column::WorkId), Order::Asc)
         .limit(limit as u64)
         .to_owned();
     let works: Vec<WorkRow> = statement::models(db, &works_sql).await?;

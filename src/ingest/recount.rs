@@ -17,7 +17,8 @@ pub const BASE_COUNTERS: &[&str] = &[
     "UPDATE works SET authors_count = 0",
     "UPDATE works SET authors_count = c.n FROM \
      (SELECT work_id, COUNT(*) AS n FROM authorships GROUP BY work_id) AS c WHERE works.id = c.work_id",
-    "UPDATE authorships SET work_year = COALESCE(w.year, 0) FROM works w WHERE w.id = authorships.work_id",
+    "UPDATE authorships SET work_year = COALESCE(w.year, 0), work_authors_count = w.authors_count \
+     FROM works w WHERE w.id = authorships.work_id",
     "UPDATE researchers SET works_count = 0, followers_count = 0",
     "UPDATE researchers SET works_count = c.n FROM \
      (SELECT researcher_id, COUNT(*) AS n FROM authorships GROUP BY researcher_id) AS c \

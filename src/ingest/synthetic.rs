@@ -753,6 +753,7 @@ async fn load(writer: &mut BulkWriter, size: &SyntheticSize, show_progress: bool
                 Cell::Int(*author as i64),
                 Cell::Int(position as i64 + 1),
                 Cell::Int(year),
+                Cell::Int(authors.len() as i64),
             ]);
         }
         authorships += authors.len() as u64;
@@ -785,7 +786,13 @@ async fn load(writer: &mut BulkWriter, size: &SyntheticSize, show_progress: bool
                     &works,
                 )
                 .await?;
-            writer.write("authorships", &["work_id", "researcher_id", "position", "work_year"], &bylines).await?;
+            writer
+                .write(
+                    "authorships",
+                    &["work_id", "researcher_id", "position", "work_year", "work_authors_count"],
+                    &bylines,
+                )
+                .await?;
             writer.write("work_topics", &["work_id", "topic_id"], &links).await?;
             progress.0.inc(works.len() as u64);
             works.clear();
