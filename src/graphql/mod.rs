@@ -1,6 +1,7 @@
 //! The GraphQL layer: schema building and limits; types, root queries,
 //! mutations and subscriptions, loaders, and the one pagination mechanism.
 mod error_codes;
+pub mod flat_list;
 pub mod ids;
 pub mod limits;
 pub mod loaders;

@@ -289,3 +289,40 @@ async fn the_demo_answers_what_the_previous_implementation_answered() {
         }
     }
 }
+
+/// The graph's nodes and edges are written without the executor's per-field
+/// futures; aliases, repeated fields, fragments, `__typename` and `@skip` /
+/// `@include` must still answer as the executor would.
+#[tokio::test]
+async fn graph_lists_answer_aliases_fragments_typename_and_directives_like_any_object() {
+    let app = spawn_app().await;
+    let id = app.data(r#"{ researcher(slug: "lenka-zdeborova") { id } }"#, json!({})).await["researcher"]["id"].clone();
+    let plain = research_graph(&app, id.as_str().expect("id"), 1, 50).await;
+    let data = app
+        .data(
+            "query($id: ID!, $no: Boolean!) { node(id: $id) { ... on Researcher { researchGraph { \
+             nodes { __typename key: id ...N kind @skip(if: $no) weight @include(if: $no) id } \
+             edges { ... on GraphEdge { from: source source } to: target kind @include(if: true) } } } } } \
+             fragment N on GraphNode { label kind }",
+            json!({ "id": id, "no": false }),
+        )
+        .await;
+    let graph = &data["node"]["researchGraph"];
+    let nodes = graph["nodes"].as_array().expect("nodes");
+    let plain_nodes = plain["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), plain_nodes.len());
+    for (node, plain) in nodes.iter().zip(plain_nodes) {
+        let keys: HashSet<&str> = node.as_object().expect("object").keys().map(String::as_str).collect();
+        assert_eq!(keys, HashSet::from(["__typename", "key", "label", "kind", "id"]), "no skipped field");
+        assert_eq!(node["__typename"], "GraphNode");
+        assert_eq!((&node["key"], &node["id"]), (&plain["id"], &plain["id"]));
+        assert_eq!((&node["label"], &node["kind"]), (&plain["label"], &plain["kind"]));
+    }
+    let edges = graph["edges"].as_array().expect("edges");
+    assert!(!edges.is_empty());
+    for (edge, plain) in edges.iter().zip(plain["edges"].as_array().expect("edges")) {
+        let expected =
+            json!({ "from": plain["source"], "source": plain["source"], "to": plain["target"], "kind": plain["kind"] });
+        assert_eq!(edge, &expected);
+    }
+}

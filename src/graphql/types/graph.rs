@@ -1,10 +1,12 @@
 //! The research-graph explorer and similar researchers.
 
-use async_graphql::{Context, Enum, SimpleObject, ID};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, Enum, SimpleObject, Value, ID};
 
 use super::{Researcher, Topic};
 use crate::domain::{graph, research_graph};
 use crate::error::AppError;
+use crate::graphql::flat_list::{FlatList, FlatObject};
 use crate::graphql::ids::{encode, NodeType};
 use crate::state::{db, similar};
 
@@ -44,10 +46,35 @@ pub struct GraphEdge {
     pub weight: i64,
 }
 
+impl FlatObject for GraphNode {
+    fn field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "id" => Value::String(self.id.to_string()),
+            "kind" => enum_value(self.kind),
+            "label" => Value::String(self.label.clone()),
+            "weight" => Value::from(self.weight),
+            _ => return None,
+        })
+    }
+}
+
+impl FlatObject for GraphEdge {
+    fn field(&self, name: &str) -> Option<Value> {
+        Some(match name {
+            "source" => Value::String(self.source.to_string()),
+            "target" => Value::String(self.target.to_string()),
+            "kind" => enum_value(self.kind),
+            "weight" => Value::from(self.weight),
+            _ => return None,
+        })
+    }
+}
+
+// Nodes and edges are flat lists: a depth-2 graph holds thousands of them.
 #[derive(SimpleObject)]
 pub struct ResearchGraph {
-    pub nodes: Vec<GraphNode>,
-    pub edges: Vec<GraphEdge>,
+    pub nodes: FlatList<GraphNode>,
+    pub edges: FlatList<GraphEdge>,
 }
 
 fn node_id(key: research_graph::NodeKey) -> ID {
@@ -94,7 +121,7 @@ impl ResearchGraph {
                 weight: e.weight,
             })
             .collect();
-        Ok(ResearchGraph { nodes, edges })
+        Ok(ResearchGraph { nodes: FlatList(nodes), edges: FlatList(edges) })
     }
 }
 
