@@ -25,6 +25,7 @@ pub const OPERATIONS: &[&str] = &[
     "works_deep",
     "works_heavy_page1",
     "collaborators_heavy",
+    "graph_depth1",
     "graph_depth2",
     "similar",
     "search_works_common",
@@ -75,6 +76,8 @@ pub async fn plan(name: &str, data: &Dataset, endpoint: &Endpoint) -> Plan {
         "collaborators_heavy" => {
             Workload::single(body(GRAPH, "Collaborators", json!({ "id": data.heaviest.global_id(), "first": 10 })))
         }
+        // The explorer's first view: the operation's default `limit` (50).
+        "graph_depth1" => mix(data, |r| body(GRAPH, "ResearchGraph", json!({ "id": r.global_id(), "depth": 1 }))),
         "graph_depth2" => {
             mix(data, |r| body(GRAPH, "ResearchGraph", json!({ "id": r.global_id(), "depth": 2, "limit": 500 })))
         }
