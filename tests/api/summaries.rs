@@ -45,6 +45,12 @@ const CHECKS: &[(&str, &str, &str)] = &[
         "SELECT a.work_id, a.researcher_id, COALESCE(w.year, 0) FROM authorships a JOIN works w ON w.id = a.work_id",
     ),
     (
+        "work_authors_count",
+        "SELECT work_id, researcher_id, work_authors_count FROM authorships",
+        "SELECT a.work_id, a.researcher_id, (SELECT COUNT(*) FROM authorships b WHERE b.work_id = a.work_id) \
+         FROM authorships a",
+    ),
+    (
         "collaborations",
         "SELECT researcher_id, coauthor_id, shared_works, first_year, last_year FROM collaborations",
         "SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year) FROM authorships a \
