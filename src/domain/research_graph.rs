@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use entity::{authorship, collaboration, institution, researcher, work};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, JoinType, Order, Query, UnionType};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, JoinType, Order, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
 use super::statement::{self, literal};
@@ -126,19 +126,18 @@ pub fn validate(depth: Option<i32>, limit: Option<i32>) -> AppResult<(u8, usize)
 }
 
 /// The closest co-authors of every researcher in `ids`: for each, at most
-/// `per_researcher` pairs (a, b, shared works), most shared works first. One
-/// statement of `UNION ALL` branches, each an index range of
-/// `ix_collaborations_order` read in order and stopped by its `LIMIT`, so a
-/// co-author with 40 000 co-authors costs as little as one with 40. (SQLite
-/// has no `LATERAL`; a compound of limited subqueries works on both.)
+/// `per_researcher` pairs (a, b, shared works), most shared works first, each
+/// an index range of `ix_collaborations_order` read in order and stopped by
+/// its `LIMIT`, so a co-author with 40 000 co-authors costs as little as one
+/// with 40.
 async fn closest_coauthors(db: &impl ConnectionTrait, ids: &[i64], per_researcher: usize) -> AppResult<Vec<PairRow>> {
-    let sql = statement::union_each(ids, UnionType::All, "closest", |id| {
+    let sql = statement::top_rows_per_key(db.get_database_backend(), ids, "closest", |id| {
         Query::select()
             .expr_as(Expr::col(collaboration::Column::ResearcherId), "a")
             .expr_as(Expr::col(collaboration::Column::CoauthorId), "b")
             .expr_as(Func::cast_as(Expr::col(collaboration::Column::SharedWorks), "BIGINT"), "n")
             .from(collaboration::Entity)
-            .and_where(Expr::col(collaboration::Column::ResearcherId).eq(*id))
+            .and_where(Expr::col((collaboration::Entity, collaboration::Column::ResearcherId)).eq(id))
             // `ix_collaborations_order`'s expression.
             .order_by_expr(Expr::cust("-shared_works"), Order::Asc)
             .order_by(collaboration::Column::CoauthorSortName, Order::Asc)

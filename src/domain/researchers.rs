@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 
 use entity::{claim, external_id, follow, researcher, researcher_topic, topic};
-use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, UnionType};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, SelectExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QuerySelect,
+    QueryResult, QuerySelect,
 };
 
 use super::claims::ClaimMethod;
 use super::page::{Listing, Page, PageRequest, SortKind, SortSpec};
-use super::statement::{columns_of, literal};
+use super::statement::{aliased, columns_of, literal};
 use super::{group_by, statement};
 use crate::error::{AppError, AppResult};
 use crate::search::{ResearcherQuery, Search, Words};
@@ -336,11 +336,11 @@ pub struct TopicShare {
 pub const MAX_TOPICS: usize = 100;
 
 /// The main topics of each researcher: at most [`MAX_TOPICS`], most works
-/// first, ties by topic id (highest first). One `UNION ALL` branch per
-/// researcher reads the end of `ix_researcher_topics_rank` backwards, however
-/// many topics they have, and only then looks up the topics' names.
+/// first, ties by topic id (highest first). Each researcher's read takes the
+/// end of `ix_researcher_topics_rank` backwards, however many topics they
+/// have, and only then are the topics' names looked up.
 pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TopicShare>>> {
-    let branches = statement::union_each(ids, UnionType::All, "main", |id| {
+    let branches = statement::top_rows_per_key(db.get_database_backend(), ids, "main", |id| {
         Query::select()
             .columns([
                 researcher_topic::Column::ResearcherId,
@@ -348,7 +348,7 @@ pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Ha
                 researcher_topic::Column::WorksCount,
             ])
             .from(researcher_topic::Entity)
-            .and_where(Expr::col(researcher_topic::Column::ResearcherId).eq(*id))
+            .and_where(Expr::col((researcher_topic::Entity, researcher_topic::Column::ResearcherId)).eq(id))
             .order_by(researcher_topic::Column::WorksCount, Order::Desc)
             .order_by(researcher_topic::Column::TopicId, Order::Desc)
             .limit(MAX_TOPICS as u64)
@@ -423,7 +423,10 @@ impl RecordStanding {
     }
 }
 
-pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, RecordStanding>> {
+/// The standing of the researcher aliased `r`, as the columns `researcher_id`,
+/// `has_external_id`, `has_linked_work`, `approved_method` and
+/// `has_pending_claim`: what [`read_standing`] reads back.
+pub(super) fn standing_columns() -> Vec<SelectExpr> {
     let claims_in = |state: &'static str| {
         Query::select()
             .from_as(claim::Entity, "c")
@@ -438,17 +441,28 @@ pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Hash
         .to_owned();
     let approved_method = claims_in("APPROVED").column(("c", claim::Column::Method)).to_owned();
     let pending = claims_in("PENDING").expr(literal(1)).to_owned();
+    vec![
+        aliased(Expr::col(("r", researcher::Column::Id)), "researcher_id"),
+        aliased(Expr::exists(external_ids), "has_external_id"),
+        aliased(Expr::col(("r", researcher::Column::LinkedWorksCount)).gt(literal(0)), "has_linked_work"),
+        aliased(statement::subquery(approved_method), "approved_method"),
+        aliased(Expr::exists(pending), "has_pending_claim"),
+    ]
+}
+
+/// Reads the columns of [`standing_columns`].
+pub(super) fn read_standing(row: &QueryResult) -> AppResult<RecordStanding> {
+    StandingRow::from_query_result(row, "")?.try_into()
+}
+
+pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, RecordStanding>> {
     let select = Query::select()
-        .expr_as(Expr::col(("r", researcher::Column::Id)), "researcher_id")
-        .expr_as(Expr::exists(external_ids), "has_external_id")
-        .expr_as(Expr::col(("r", researcher::Column::LinkedWorksCount)).gt(literal(0)), "has_linked_work")
-        .expr_as(statement::subquery(approved_method), "approved_method")
-        .expr_as(Expr::exists(pending), "has_pending_claim")
+        .exprs(standing_columns())
         .from_as(researcher::Entity, "r")
         .and_where(Expr::col(("r", researcher::Column::Id)).is_in(ids.iter().copied()))
         .to_owned();
-    let rows: Vec<StandingRow> = statement::models(db, &select).await?;
-    rows.into_iter().map(|row| RecordStanding::try_from(row).map(|s| (s.researcher_id, s))).collect()
+    let rows = statement::rows(db, &select).await?;
+    rows.iter().map(|row| read_standing(row).map(|s| (s.researcher_id, s))).collect()
 }
 
 /// Changes the profile settings of a record; only its approved owner may.

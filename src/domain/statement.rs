@@ -1,8 +1,10 @@
 //! Runs the domain's sea-query statements. sea-query renders each for the
 //! connection's backend (`?` or `$1, $2, …`, quoting, `UNION` syntax); these
 //! helpers only read the rows back in the shapes the domain uses.
-use sea_orm::sea_query::{Asterisk, Expr, Query, SelectExpr, SelectStatement, UnionType};
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Iterable, QueryResult, StatementBuilder, Value};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, JoinType, Query, SelectExpr, SelectStatement, UnionType};
+use sea_orm::{
+    ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Iterable, QueryResult, StatementBuilder, Value,
+};
 
 use crate::error::AppResult;
 
@@ -57,20 +59,35 @@ pub fn subquery(select: SelectStatement) -> Expr {
     Expr::SubQuery(None, Box::new(select.into()))
 }
 
-/// `SELECT * FROM (branch) alias_0 UNION … SELECT * FROM (branch) alias_1 …`,
-/// one branch per item: the per-key `ORDER BY … LIMIT` reads that stand in
-/// for `LATERAL`, which SQLite lacks (each branch is wrapped because SQLite
-/// allows no `LIMIT` on a compound's parts). `None` when there are no items.
-pub fn union_each<T>(
-    items: &[T],
-    union: UnionType,
+/// The rows `branch(key)` selects for each key: an `ORDER BY … LIMIT` read
+/// per key (the top rows of each group), where `branch` gets the key as an
+/// expression. On PostgreSQL one `LATERAL` join over a `VALUES` list of the
+/// keys, planned as one small join however many keys there are (a compound
+/// of 50 branches cost more to plan than to run). SQLite has no `LATERAL`:
+/// there it is `SELECT * FROM (branch) alias_0 UNION ALL SELECT * FROM
+/// (branch) alias_1 …`, each branch wrapped because SQLite allows no `LIMIT`
+/// on a compound's parts. `None` when there are no keys.
+pub fn top_rows_per_key(
+    backend: DbBackend,
+    keys: &[i64],
     alias: &str,
-    mut branch: impl FnMut(&T) -> SelectStatement,
+    branch: impl Fn(Expr) -> SelectStatement,
 ) -> Option<SelectStatement> {
-    let mut parts = items.iter().enumerate().map(|(i, item)| {
-        Query::select().column(Asterisk).from_subquery(branch(item), format!("{alias}_{i}")).to_owned()
+    if keys.is_empty() {
+        return None;
+    }
+    if backend == DbBackend::Postgres {
+        let select = Query::select()
+            .column((Alias::new(alias), Asterisk))
+            .from_values(keys.iter().copied(), "k")
+            .join_lateral(JoinType::Join, branch(Expr::col(("k", "column1"))), Alias::new(alias), Expr::cust("TRUE"))
+            .to_owned();
+        return Some(select);
+    }
+    let mut parts = keys.iter().enumerate().map(|(i, key)| {
+        Query::select().column(Asterisk).from_subquery(branch(Expr::val(*key)), format!("{alias}_{i}")).to_owned()
     });
     let mut compound = parts.next()?;
-    compound.unions(parts.map(|part| (union, part)));
+    compound.unions(parts.map(|part| (UnionType::All, part)));
     Some(compound)
 }
