@@ -9,6 +9,7 @@ pub mod institutions;
 pub mod invites;
 pub mod names;
 pub mod page;
+pub mod profiles;
 pub mod research_graph;
 pub mod researchers;
 pub mod search_documents;

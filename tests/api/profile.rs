@@ -1,4 +1,5 @@
 //! The profile page and the academic profile of the demo researcher.
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::helpers::{error_code, spawn_app};
@@ -143,4 +144,60 @@ async fn the_academic_profile_has_statistics_and_similar_authors() {
     let top: Vec<&str> = similar[..2].iter().map(|s| s["researcher"]["slug"].as_str().expect("slug")).collect();
     assert_eq!(top, vec!["florent-krzakala", "lenka-zdeborova"]);
     assert!(similar.iter().all(|s| !s["sharedTopics"].as_array().expect("shared").is_empty()));
+}
+
+/// `researcher(slug:)` reads a profile's parts with the record in one
+/// statement; a list reads them through the batch loaders. Both must give
+/// the same answer, for records with and without identifiers, an
+/// institution, a pending claim and topics.
+#[tokio::test]
+async fn a_profile_read_in_one_statement_equals_the_same_record_read_in_a_list() {
+    let app = spawn_app().await;
+    app.affiliate(&["marc-mezard", "lenka-zdeborova"], "École normale supérieure", "FR").await;
+    let mezard = app.researcher_id("marc-mezard").await;
+    let (_, mezard_key) = scholargraph::graphql::ids::decode(&mezard).expect("a researcher id");
+    // Identifiers inserted out of their schemes' alphabetical order: they read back in id order.
+    for (scheme, value) in [("orcid", "0000-0002-1825-0097"), ("arxiv", "mezard_m_1"), ("dblp", "m/MarcMezard")] {
+        app.db
+            .execute_unprepared(&format!(
+                "INSERT INTO external_ids (researcher_id, scheme, value) VALUES ({mezard_key}, '{scheme}', '{value}')"
+            ))
+            .await
+            .expect("add an external id");
+    }
+    let lenka = app.researcher_id("lenka-zdeborova").await;
+    let claimed = app
+        .operation_as(
+            &crate::helpers::token("alice", None, &[]),
+            "mutations.graphql",
+            "Claim",
+            json!({ "researcherId": lenka, "message": "It is me" }),
+        )
+        .await;
+    assert!(claimed.get("errors").is_none(), "{claimed:#}");
+
+    let parts = "slug externalIds { scheme value url } affiliation { id name country } claimStatus \
+                 trust { score level verificationLevel signals { key label points } } \
+                 topics(first: 50) { topic { id name } worksCount share }";
+    let listed = app.data(&format!("{{ researchers(first: 20) {{ nodes {{ {parts} }} }} }}"), json!({})).await;
+    let listed = listed["researchers"]["nodes"].as_array().expect("nodes").clone();
+    assert_eq!(listed.len(), 15, "every demo researcher");
+    for from_list in &listed {
+        let slug = from_list["slug"].as_str().expect("slug");
+        let single = app
+            .data(&format!("query($s: String!) {{ researcher(slug: $s) {{ {parts} }} }}"), json!({ "s": slug }))
+            .await;
+        assert_eq!(&single["researcher"], from_list, "{slug}");
+    }
+    let single = app.data(&format!("{{ researcher(slug: \"marc-mezard\") {{ {parts} }} }}"), json!({})).await;
+    let schemes: Vec<&str> = single["researcher"]["externalIds"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .filter_map(|e| e["scheme"].as_str())
+        .collect();
+    assert_eq!(schemes, ["ORCID", "ARXIV", "DBLP"]);
+    assert_eq!(single["researcher"]["affiliation"]["country"], "FR");
+    let lenka = app.data(&format!("{{ researcher(slug: \"lenka-zdeborova\") {{ {parts} }} }}"), json!({})).await;
+    assert_eq!(lenka["researcher"]["claimStatus"], "PENDING");
 }

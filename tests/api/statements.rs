@@ -55,10 +55,9 @@ async fn the_profile_runs_a_fixed_small_number_of_statements() {
     let (data, statements) =
         counted(&app, "profile.graphql", "ResearcherProfile", json!({ "slug": "marc-mezard" })).await;
     assert_eq!(data["researcher"]["counts"]["works"], 6);
-    // The researcher row by slug; then, all at once, the works page and one
-    // batch each for external ids, standing (claim status, trust) and topics.
-    // An affiliation would add one more.
-    assert!(statements <= 5, "the profile ran {statements} statements");
+    // The record by slug with its external ids, institution, standing (claim
+    // status, trust) and topics in one statement; then the works page.
+    assert_eq!(statements, 2, "the profile ran {statements} statements");
 
     add_works(&app).await;
     let (data, statements_big) =

@@ -18,7 +18,7 @@ async fn researcher(ctx: &Context<'_>, id: i64) -> Result<Researcher, AppError> 
     researchers::by_ids(db(ctx), &[id])
         .await?
         .remove(&id)
-        .map(Researcher)
+        .map(Researcher::new)
         .ok_or_else(|| AppError::not_found("researcher"))
 }
 
@@ -94,7 +94,7 @@ impl Mutation {
         let viewer = require(ctx)?;
         let id = decode_as(&input.researcher_id, NodeType::Researcher)?;
         let updated = researchers::update_profile(db(ctx), viewer.user_id, id, input.open_to_collaborate).await?;
-        Ok(UpdateResearcherProfilePayload { researcher: Researcher(updated) })
+        Ok(UpdateResearcherProfilePayload { researcher: Researcher::new(updated) })
     }
 
     /// Invites a claimed researcher to collaborate.

@@ -1,6 +1,7 @@
 //! The public catalogue: researchers, works, topics and institutions.
 use async_graphql::{Context, Object, ID};
 
+use crate::domain::profiles::{self, RecordKey};
 use crate::domain::{researchers, topics, works};
 use crate::error::AppError;
 use crate::graphql::ids::{decode_as, NodeType};
@@ -16,6 +17,9 @@ type GqlResult<T> = async_graphql::Result<T>;
 
 #[derive(Default)]
 pub struct CatalogueQuery;
+
+/// Fields of `Researcher` that [`profiles::profile`] reads with the record.
+const PROFILE_PARTS: [&str; 5] = ["externalIds", "affiliation", "claimStatus", "trust", "topics"];
 
 /// Exactly one of a lookup's keys must be given.
 fn exactly_one(keys: &[(&str, bool)]) -> Result<(), AppError> {
@@ -39,16 +43,25 @@ impl CatalogueQuery {
         orcid: Option<String>,
     ) -> GqlResult<Option<Researcher>> {
         exactly_one(&[("id", id.is_some()), ("slug", slug.is_some()), ("orcid", orcid.is_some())])?;
-        let found = if let Some(id) = id {
-            load_one::<ResearcherById>(ctx, decode_as(&id, NodeType::Researcher)?).await?
-        } else if let Some(slug) = slug {
-            researchers::by_slug(db(ctx), &slug).await?
-        } else if let Some(orcid) = orcid {
-            researchers::by_orcid(db(ctx), orcid.trim()).await?
-        } else {
-            None
+        let id = id.map(|id| decode_as(&id, NodeType::Researcher)).transpose()?;
+        let key = match (id, slug.as_deref(), orcid.as_deref()) {
+            (Some(id), _, _) => RecordKey::Id(id),
+            (_, Some(slug), _) => RecordKey::Slug(slug),
+            (_, _, Some(orcid)) => RecordKey::Orcid(orcid.trim()),
+            _ => return Ok(None),
         };
-        Ok(found.map(Researcher))
+        // A profile page reads the record with its parts in one statement.
+        let selection = ctx.look_ahead();
+        if PROFILE_PARTS.iter().any(|field| selection.field(field).exists()) {
+            let found = profiles::profile(db(ctx), key).await?;
+            return Ok(found.map(|(record, parts)| Researcher::with_parts(record, parts)));
+        }
+        let found = match key {
+            RecordKey::Id(id) => load_one::<ResearcherById>(ctx, id).await?,
+            RecordKey::Slug(slug) => researchers::by_slug(db(ctx), slug).await?,
+            RecordKey::Orcid(orcid) => researchers::by_orcid(db(ctx), orcid).await?,
+        };
+        Ok(found.map(Researcher::new))
     }
 
     /// The researcher directory, with search, filters and orders.
@@ -69,7 +82,7 @@ impl CatalogueQuery {
         let key = order.list_key();
         let request = PageArgs { first, after, last, before }.request(&key)?;
         let page = researchers::find(db(ctx), search(ctx), &filter, order, &request).await?;
-        Ok(connection(&key, page, Researcher))
+        Ok(connection(&key, page, Researcher::new))
     }
 
     /// A work by global id, DOI or arXiv id (exactly one); null if none.

@@ -16,7 +16,9 @@ pub struct NodeQuery;
 async fn resolve(ctx: &Context<'_>, id: &str) -> Result<Option<Node>, AppError> {
     let (node_type, key) = decode(id)?;
     Ok(match node_type {
-        NodeType::Researcher => load_one::<ResearcherById>(ctx, key).await?.map(|m| Node::Researcher(Researcher(m))),
+        NodeType::Researcher => {
+            load_one::<ResearcherById>(ctx, key).await?.map(|m| Node::Researcher(Researcher::new(m)))
+        }
         NodeType::Work => load_one::<WorkById>(ctx, key).await?.map(|m| Node::Work(Work(m))),
         NodeType::Topic => load_one::<TopicById>(ctx, key).await?.map(|m| Node::Topic(Topic(m))),
         NodeType::Institution => {

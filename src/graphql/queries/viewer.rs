@@ -42,7 +42,7 @@ impl Viewer {
         let order = ResearcherOrder { field: ResearcherOrderField::DisplayName, descending: false };
         let key = format!("following:{}", order.list_key());
         let page = researchers::list(db(ctx), &filter, order, &PageArgs::forward(first, after).request(&key)?).await?;
-        Ok(connection(&key, page, Researcher))
+        Ok(connection(&key, page, Researcher::new))
     }
 
     /// The user's newest claims, newest first: `first` 1..100, default 50.

@@ -12,7 +12,7 @@ type GqlResult<T> = async_graphql::Result<T>;
 async fn researcher(ctx: &Context<'_>, id: i64) -> GqlResult<Researcher> {
     load_one::<ResearcherById>(ctx, id)
         .await?
-        .map(Researcher)
+        .map(Researcher::new)
         .ok_or_else(|| crate::error::AppError::not_found("researcher").into())
 }
 

@@ -146,7 +146,7 @@ impl SimilarResearcher {
         Ok(similar
             .into_iter()
             .map(|s| SimilarResearcher {
-                researcher: Researcher(s.researcher),
+                researcher: Researcher::new(s.researcher),
                 score: s.score,
                 shared_topics: s.shared_topics.into_iter().map(Topic).collect(),
             })

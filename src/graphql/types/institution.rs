@@ -45,6 +45,6 @@ impl Institution {
         let order = ResearcherOrder::default_for(&filter);
         let key = order.list_key();
         let page = researchers::list(db(ctx), &filter, order, &PageArgs::forward(first, after).request(&key)?).await?;
-        Ok(connection(&key, page, Researcher))
+        Ok(connection(&key, page, Researcher::new))
     }
 }

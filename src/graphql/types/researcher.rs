@@ -1,10 +1,13 @@
 //! `Researcher` and the objects of its profile.
+use std::sync::Arc;
+
 use async_graphql::connection::{ConnectionNameType, EdgeNameType};
 use async_graphql::{Context, Object, OutputType, SimpleObject, ID};
 
 use super::{
     ClaimStatus, ExternalIdScheme, Institution, ResearcherWorksFilter, Topic, TrustLevel, Work, WorkKind, WorkOrder,
 };
+use crate::domain::profiles::ProfileParts;
 use crate::domain::researchers::{self, RecordStanding, TopicShare, MAX_TOPICS};
 use crate::domain::topics;
 use crate::domain::{graph, trust, works};
@@ -22,52 +25,77 @@ type GqlResult<T> = async_graphql::Result<T>;
 
 /// A public author record, imported from arXiv or OpenAlex.
 #[derive(Clone)]
-pub struct Researcher(pub researchers::Researcher);
+pub struct Researcher {
+    pub record: researchers::Researcher,
+    /// The profile's parts, when the record was read with them (a lookup of
+    /// one record); otherwise each part goes through its batch loader.
+    parts: Option<Arc<ProfileParts>>,
+}
 
 impl Researcher {
+    pub fn new(record: researchers::Researcher) -> Self {
+        Self { record, parts: None }
+    }
+
+    pub fn with_parts(record: researchers::Researcher, parts: ProfileParts) -> Self {
+        Self { record, parts: Some(Arc::new(parts)) }
+    }
+
     async fn standing(&self, ctx: &Context<'_>) -> Result<RecordStanding, AppError> {
-        Ok(load_one::<StandingByResearcher>(ctx, self.0.id).await?.unwrap_or_default())
+        if let Some(parts) = &self.parts {
+            return Ok(parts.standing.clone());
+        }
+        Ok(load_one::<StandingByResearcher>(ctx, self.record.id).await?.unwrap_or_default())
     }
 
     async fn main_topics(&self, ctx: &Context<'_>) -> Result<Vec<TopicShare>, AppError> {
-        Ok(load_one::<MainTopicsByResearcher>(ctx, self.0.id).await?.unwrap_or_default())
+        if let Some(parts) = &self.parts {
+            return Ok(parts.main_topics.clone());
+        }
+        Ok(load_one::<MainTopicsByResearcher>(ctx, self.record.id).await?.unwrap_or_default())
     }
 }
 
 #[Object]
 impl Researcher {
     pub async fn id(&self) -> ID {
-        encode(NodeType::Researcher, self.0.id)
+        encode(NodeType::Researcher, self.record.id)
     }
 
     /// The record's URL name, unique.
     async fn slug(&self) -> &str {
-        &self.0.slug
+        &self.record.slug
     }
 
     async fn display_name(&self) -> &str {
-        &self.0.display_name
+        &self.record.display_name
     }
 
     /// The ORCID iD, when known (`0000-0000-0000-0000`).
     async fn orcid(&self) -> Option<&str> {
-        self.0.orcid.as_deref()
+        self.record.orcid.as_deref()
     }
 
     /// Identifiers of this researcher in other scholarly sources.
     async fn external_ids(&self, ctx: &Context<'_>) -> GqlResult<Vec<ExternalId>> {
-        let ids = load_one::<ExternalIdsByResearcher>(ctx, self.0.id).await?.unwrap_or_default();
+        let ids = match &self.parts {
+            Some(parts) => parts.external_ids.clone(),
+            None => load_one::<ExternalIdsByResearcher>(ctx, self.record.id).await?.unwrap_or_default(),
+        };
         Ok(ids.into_iter().map(ExternalId).collect())
     }
 
     /// The current institution, when imported.
     async fn affiliation(&self, ctx: &Context<'_>) -> GqlResult<Option<Institution>> {
-        let Some(id) = self.0.affiliation_id else { return Ok(None) };
+        if let Some(parts) = &self.parts {
+            return Ok(parts.affiliation.clone().map(Institution));
+        }
+        let Some(id) = self.record.affiliation_id else { return Ok(None) };
         Ok(load_one::<InstitutionById>(ctx, id).await?.map(Institution))
     }
 
     async fn open_to_collaborate(&self) -> bool {
-        self.0.open_to_collaborate
+        self.record.open_to_collaborate
     }
 
     async fn claim_status(&self, ctx: &Context<'_>) -> GqlResult<ClaimStatus> {
@@ -76,15 +104,15 @@ impl Researcher {
 
     /// Whether the signed-in user follows this researcher; false when anonymous.
     async fn viewer_is_following(&self, ctx: &Context<'_>) -> GqlResult<bool> {
-        crate::graphql::viewer::is_following(ctx, self.0.id).await
+        crate::graphql::viewer::is_following(ctx, self.record.id).await
     }
 
     async fn trust(&self, ctx: &Context<'_>) -> GqlResult<TrustSnapshot> {
-        Ok(TrustSnapshot(trust::snapshot(&self.0, &self.standing(ctx).await?)))
+        Ok(TrustSnapshot(trust::snapshot(&self.record, &self.standing(ctx).await?)))
     }
 
     async fn counts(&self) -> ResearcherCounts {
-        ResearcherCounts(self.0.counts)
+        ResearcherCounts(self.record.counts)
     }
 
     /// The researcher's topics, most works first (ties by topic id): `first`
@@ -95,7 +123,7 @@ impl Researcher {
         if !(1..=MAX_TOPICS as i32).contains(&first) {
             return Err(AppError::bad_input(format!("`first` must be between 1 and {MAX_TOPICS}, got {first}")).into());
         }
-        let works_count = self.0.counts.works.max(1) as f64;
+        let works_count = self.record.counts.works.max(1) as f64;
         Ok(self
             .main_topics(ctx)
             .await?
@@ -122,11 +150,11 @@ impl Researcher {
         filter: Option<ResearcherWorksFilter>,
         order_by: Option<WorkOrder>,
     ) -> GqlResult<RelayConnection<Work>> {
-        let filter = filter.unwrap_or_default().to_domain(self.0.id)?;
+        let filter = filter.unwrap_or_default().to_domain(self.record.id)?;
         let order = work_order(order_by, &filter);
         let key = order.list_key();
         let request = PageArgs { first, after, last, before }.request(&key)?;
-        let page = works::list(db(ctx), &filter, order, &request, Some(self.0.counts.works)).await?;
+        let page = works::list(db(ctx), &filter, order, &request, Some(self.record.counts.works)).await?;
         Ok(connection(&key, page, Work))
     }
 
@@ -145,10 +173,10 @@ impl Researcher {
     ) -> GqlResult<RelayConnection<Researcher, CollaboratorEdgeFields, CollaboratorConnectionName, CollaboratorEdgeName>>
     {
         let request = PageArgs::forward(first, after).request(graph::COLLABORATORS_LIST)?;
-        let page = graph::collaborators(db(ctx), self.0.id, min_shared_works.unwrap_or(1), &request).await?;
+        let page = graph::collaborators(db(ctx), self.record.id, min_shared_works.unwrap_or(1), &request).await?;
         Ok(connection_with(graph::COLLABORATORS_LIST, page, |c| {
             (
-                Researcher(c.researcher),
+                Researcher::new(c.researcher),
                 CollaboratorEdgeFields {
                     shared_works: c.shared_works,
                     first_year: c.first_year,
@@ -161,7 +189,7 @@ impl Researcher {
     /// Other researchers with the most similar topic profiles.
     #[graphql(complexity = "crate::graphql::similar_cost(first, child_complexity)")]
     async fn similar_researchers(&self, ctx: &Context<'_>, first: Option<i32>) -> GqlResult<Vec<SimilarResearcher>> {
-        SimilarResearcher::for_researcher(ctx, self.0.id, first).await
+        SimilarResearcher::for_researcher(ctx, self.record.id, first).await
     }
 
     /// The researcher's neighbourhood: works, co-authors, topics, institutions.
@@ -172,11 +200,11 @@ impl Researcher {
         depth: Option<i32>,
         limit: Option<i32>,
     ) -> GqlResult<ResearchGraph> {
-        ResearchGraph::around(ctx, self.0.id, depth, limit).await
+        ResearchGraph::around(ctx, self.record.id, depth, limit).await
     }
 
     async fn stats(&self, ctx: &Context<'_>) -> GqlResult<ResearcherStats> {
-        let stats = load_one::<StatsByResearcher>(ctx, self.0.id).await?.unwrap_or_default();
+        let stats = load_one::<StatsByResearcher>(ctx, self.record.id).await?.unwrap_or_default();
         Ok(ResearcherStats {
             first_year: stats.first_year,
             last_year: stats.last_year,

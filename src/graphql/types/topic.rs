@@ -42,7 +42,7 @@ impl Topic {
         let order = ResearcherOrder::default_for(&filter);
         let key = order.list_key();
         let page = researchers::list(db(ctx), &filter, order, &PageArgs::forward(first, after).request(&key)?).await?;
-        Ok(connection(&key, page, Researcher))
+        Ok(connection(&key, page, Researcher::new))
     }
 
     /// Works on this topic, newest first.

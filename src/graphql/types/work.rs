@@ -56,7 +56,7 @@ impl Work {
         let rows = load_one::<AuthorshipsByWork>(ctx, self.0.id).await?.unwrap_or_default();
         Ok(rows
             .into_iter()
-            .map(|a| Authorship { position: a.position, researcher: Researcher(a.researcher) })
+            .map(|a| Authorship { position: a.position, researcher: Researcher::new(a.researcher) })
             .collect())
     }
 
