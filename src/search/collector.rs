@@ -102,7 +102,12 @@ impl Collector for KeysetCollector {
             Some(cursor) => {
                 let id = fields::id_term(cursor.id);
                 let key = match (&keys, cursor.values.first()) {
-                    (SegmentKeys::Score, Some(SortValue::Float(score))) => Some((score_key(*score), id)),
+                    // Scores are f32: a cursor's score, read back from its text
+                    // (where the last digit of an f64 may not survive), is the
+                    // nearest f32, which is the hit's own score again.
+                    (SegmentKeys::Score, Some(SortValue::Float(score))) => {
+                        Some((score_key(f64::from(*score as f32)), id))
+                    }
                     (SegmentKeys::Int(_), Some(SortValue::Int(value))) => Some((tantivy::i64_to_u64(*value), id)),
                     // Ordinals follow byte order within a segment. A value the
                     // segment lacks sits just before the next one: at (next, 0),
