@@ -51,6 +51,16 @@ pub struct Config {
     #[arg(long, env = "SEARCH_INDEX", default_value = DEFAULT_SEARCH_INDEX)]
     pub search_index: String,
 
+    /// How many hits a list ordered by relevance holds at most.
+    #[arg(long, env = "SEARCH_RELEVANCE_DEPTH", default_value_t = crate::search::MAX_RELEVANCE_DEPTH,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub search_relevance_depth: u64,
+
+    /// Up to how many matches a search's `totalCount` is exact (above, a lower bound).
+    #[arg(long, env = "SEARCH_EXACT_COUNT_LIMIT", default_value_t = crate::search::EXACT_COUNT_LIMIT,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub search_exact_count_limit: u64,
+
     #[command(flatten)]
     pub auth: crate::auth::AuthConfig,
 
@@ -263,6 +273,13 @@ impl Config {
         <FromEnv as clap::Parser>::parse_from(["scholargraph"]).config
     }
 
+    pub fn search_limits(&self) -> crate::search::SearchLimits {
+        crate::search::SearchLimits {
+            relevance_depth: self.search_relevance_depth,
+            exact_count_limit: self.search_exact_count_limit,
+        }
+    }
+
     pub fn search_index_location(&self) -> crate::search::IndexLocation {
         crate::search::IndexLocation::parse(&self.search_index)
     }
@@ -283,6 +300,8 @@ impl Config {
             loader_delay_micros: 200,
             trusted_proxies: Vec::new(),
             search_index: "memory".to_owned(),
+            search_relevance_depth: crate::search::MAX_RELEVANCE_DEPTH,
+            search_exact_count_limit: crate::search::EXACT_COUNT_LIMIT,
             auth: crate::auth::AuthConfig::default(),
             limits: Limits::default(),
         }

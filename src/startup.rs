@@ -128,7 +128,8 @@ async fn follow_changes(
     config: &Config,
     db: &DatabaseConnection,
 ) -> anyhow::Result<(TantivySearch, SimilarIndex, Arc<ChangeFeed>)> {
-    let search = TantivySearch::open(&config.search_index_location()).context("opening the search index")?;
+    let search = TantivySearch::open(&config.search_index_location(), config.search_limits())
+        .context("opening the search index")?;
     let similar = SimilarIndex::default();
     let head = changes::head(db).await.map_err(|e| anyhow::anyhow!("reading the change log: {e:?}"))?;
     let listen_url = (!config.is_sqlite()).then(|| config.database_url.clone());

@@ -18,7 +18,7 @@ pub async fn run(action: Action) -> anyhow::Result<()> {
     let Action::Rebuild(config) = action;
     let db = connect(&config, Default::default(), PoolRole::Batch).await?;
     migrate(&db).await?;
-    let search = TantivySearch::open(&config.search_index_location())?;
+    let search = TantivySearch::open(&config.search_index_location(), config.search_limits())?;
     let bar = ProgressBar::new(0);
     if let Ok(style) = ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {per_sec} eta {eta}") {
         bar.set_style(style.progress_chars("=> "));

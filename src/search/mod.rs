@@ -24,7 +24,7 @@ pub use analysis::Words;
 pub use follower::follow;
 pub use similar::{SimilarHit, SimilarIndex};
 pub use tantivy_index::{
-    BuildProgress, IndexLocation, IndexStatus, TantivySearch, EXACT_COUNT_LIMIT, MAX_RELEVANCE_DEPTH,
+    BuildProgress, IndexLocation, IndexStatus, SearchLimits, TantivySearch, EXACT_COUNT_LIMIT, MAX_RELEVANCE_DEPTH,
 };
 
 use crate::domain::page::{Page, PageRequest};

@@ -34,14 +34,27 @@ use crate::error::{AppError, AppResult};
 /// another version is rebuilt at start.
 const VERSION: u32 = 1;
 
-/// A relevance list stops here, as GitHub's search stops at 1 000 results:
-/// deeper pages of a ranking are not worth their cost to anyone.
+/// A relevance list stops here by default, as GitHub's search stops at
+/// 1 000 results: deeper pages of a ranking are not worth their cost to anyone.
 pub const MAX_RELEVANCE_DEPTH: u64 = 1_000;
 
-/// `totalCount` of a search is exact up to this many matches and this
-/// number (a lower bound) above it, so that counting stays cheap whatever
-/// the search.
+/// By default `totalCount` of a search is exact up to this many matches and
+/// this number (a lower bound) above it, so that counting stays cheap
+/// whatever the search.
 pub const EXACT_COUNT_LIMIT: u64 = 100_000;
+
+/// How deep a relevance list goes and how far a search's total is counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchLimits {
+    pub relevance_depth: u64,
+    pub exact_count_limit: u64,
+}
+
+impl Default for SearchLimits {
+    fn default() -> Self {
+        Self { relevance_depth: MAX_RELEVANCE_DEPTH, exact_count_limit: EXACT_COUNT_LIMIT }
+    }
+}
 
 /// A title's match weighs this many times an abstract's.
 const TITLE_BOOST: f32 = 2.0;
@@ -169,6 +182,7 @@ struct Inner {
     works: Part<WorkFields>,
     researchers: Part<ResearcherFields>,
     status: RwLock<IndexStatus>,
+    limits: SearchLimits,
 }
 
 /// The tantivy search engine; cheap to clone (one shared index).
@@ -188,12 +202,13 @@ pub struct BuildProgress {
 impl TantivySearch {
     /// Opens (or creates) the index at `location`; [`Self::position`] says
     /// whether it holds a build.
-    pub fn open(location: &IndexLocation) -> anyhow::Result<Self> {
+    pub fn open(location: &IndexLocation, limits: SearchLimits) -> anyhow::Result<Self> {
         let (schema, fields) = WorkFields::schema();
         let works = Part::open(location, "works", schema, fields, 2)?;
         let (schema, fields) = ResearcherFields::schema();
         let researchers = Part::open(location, "researchers", schema, fields, 1)?;
-        let inner = Inner { works, researchers, status: RwLock::new(IndexStatus::Building { done: 0, total: 0 }) };
+        let status = RwLock::new(IndexStatus::Building { done: 0, total: 0 });
+        let inner = Inner { works, researchers, status, limits };
         let search = Self { inner: Arc::new(inner) };
         if search.position()?.is_some() {
             search.set_status(IndexStatus::Ready);
@@ -461,7 +476,7 @@ impl Search for TantivySearch {
         };
         self.blocking(move |inner| {
             let query = inner.works.fields.query(&query);
-            page_of(&inner.works.reader.searcher(), query.as_ref(), sort, order.descending, &page)
+            page_of(&inner.works.reader.searcher(), query.as_ref(), sort, order.descending, &page, inner.limits)
         })
         .await
     }
@@ -484,7 +499,7 @@ impl Search for TantivySearch {
         };
         self.blocking(move |inner| {
             let query = inner.researchers.fields.query(&query);
-            page_of(&inner.researchers.reader.searcher(), query.as_ref(), sort, order.descending, &page)
+            page_of(&inner.researchers.reader.searcher(), query.as_ref(), sort, order.descending, &page, inner.limits)
         })
         .await
     }
@@ -498,6 +513,7 @@ fn page_of(
     sort: SortBy,
     descending: bool,
     page: &PageRequest,
+    limits: SearchLimits,
 ) -> AppResult<Page<i64>> {
     let size = usize::try_from(page.size).unwrap_or(usize::MAX);
     let collect = |descending: bool, after: Option<Keyset>, want: usize| {
@@ -507,7 +523,7 @@ fn page_of(
         })
     };
     let relevance = sort == SortBy::Score;
-    let depth = usize::try_from(MAX_RELEVANCE_DEPTH).unwrap_or(usize::MAX);
+    let depth = usize::try_from(limits.relevance_depth).unwrap_or(usize::MAX);
     let (items, has_previous, has_next) = match (page.direction, relevance, &page.cursor) {
         (Direction::Forward, _, cursor) => {
             let collected = collect(descending, cursor.clone(), size + 1)?;
@@ -538,7 +554,7 @@ fn page_of(
             let more = hits.len() > size;
             hits.truncate(size);
             hits.reverse();
-            let beyond = usize::try_from(collected.following.saturating_sub(MAX_RELEVANCE_DEPTH)).unwrap_or(0);
+            let beyond = usize::try_from(collected.following.saturating_sub(limits.relevance_depth)).unwrap_or(0);
             hits.truncate(hits.len().saturating_sub(beyond));
             (hits, more, collected.preceding > 0)
         }
@@ -551,7 +567,7 @@ fn page_of(
             (tail, start > 0, false)
         }
     };
-    let total = count_up_to(searcher, query, EXACT_COUNT_LIMIT)?;
+    let total = count_up_to(searcher, query, limits.exact_count_limit)?;
     Ok(Page {
         items: items.into_iter().map(|key| (key.id, key)).collect(),
         has_previous,

@@ -147,7 +147,15 @@ async fn add_works(app: &TestApp, works: &[(&str, Option<&str>)], author: i64) {
 
 /// An empty catalogue but for one researcher, so scores depend on the test's works alone.
 async fn empty_catalogue() -> (TestApp, i64) {
-    let app = spawn_with(|config| config.seed_demo_when_empty = false).await;
+    empty_catalogue_with(|_| {}).await
+}
+
+async fn empty_catalogue_with(adjust: impl FnOnce(&mut Config)) -> (TestApp, i64) {
+    let app = spawn_with(|config| {
+        config.seed_demo_when_empty = false;
+        adjust(config);
+    })
+    .await;
     app.db
         .execute_unprepared(
             "INSERT INTO researchers (slug, display_name, sort_name, open_to_collaborate, works_count, \
@@ -261,6 +269,35 @@ async fn paging_a_search_both_ways_visits_each_hit_once_in_order() {
             assert_eq!(backward, all, "backward by {size} in {order}");
         }
     }
+}
+
+/// A relevance list stops at its depth, however it is paged; a total above
+/// the exact-count limit is that limit (a lower bound). Other orders list
+/// every hit.
+#[tokio::test]
+async fn relevance_lists_stop_at_their_depth_and_totals_at_their_count_limit() {
+    let (app, ada) = empty_catalogue_with(|config| {
+        config.search_relevance_depth = 5;
+        config.search_exact_count_limit = 9;
+    })
+    .await;
+    let titles: Vec<String> = (0..12).map(|i| format!("omega{}", " w".repeat(i + 1))).collect();
+    let works: Vec<(&str, Option<&str>)> = titles.iter().map(|t| (t.as_str(), None)).collect();
+    add_works(&app, &works, ada).await;
+    let filter = json!({ "search": "omega" });
+    let relevance = json!({ "field": "RELEVANCE", "direction": "DESC" });
+    let (ranked, total) = work_titles(&app, filter.clone(), relevance.clone()).await;
+    // Shorter titles score higher (BM25's length normalisation).
+    assert_eq!(ranked, titles[..5]);
+    assert_eq!(total, 9, "12 match; the count stops at its limit");
+    for size in [1, 2, 3, 5, 7] {
+        let (forward, backward) = page_both_ways(&app, &filter, &relevance, size).await;
+        assert_eq!(forward, ranked, "forward by {size}");
+        assert_eq!(backward, ranked, "backward by {size}");
+    }
+    let (by_title, total) = work_titles(&app, filter, json!({ "field": "TITLE", "direction": "ASC" })).await;
+    assert_eq!(by_title.len(), 12);
+    assert_eq!(total, 9);
 }
 
 #[tokio::test]
