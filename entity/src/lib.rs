@@ -1,6 +1,7 @@
 //! SeaORM entities: one module per table, nothing but the table's shape.
 pub mod authorship;
 pub mod catalogue_change;
+pub mod catalogue_identity;
 pub mod claim;
 pub mod collaboration;
 pub mod collaboration_invite;

@@ -61,6 +61,7 @@ mod m20261130_000012_sort_keys;
 mod m20261130_000013_catalogue_changes;
 mod m20261130_000014_drop_database_search;
 mod m20261130_000015_authorship_work_weight;
+mod m20261130_000016_catalogue_identity;
 
 /// Runs plain SQL statements in order: the migrations written as SQL that
 /// is the same on PostgreSQL and SQLite.
@@ -101,6 +102,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_catalogue_changes::Migration),
             Box::new(m20261130_000014_drop_database_search::Migration),
             Box::new(m20261130_000015_authorship_work_weight::Migration),
+            Box::new(m20261130_000016_catalogue_identity::Migration),
         ]
     }
 }

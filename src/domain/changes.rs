@@ -25,14 +25,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::catalogue_change;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, EntityTrait, FromQueryResult, Statement,
+};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use super::statement::{self, aliased, literal};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// The PostgreSQL notification channel a committed change announces itself on.
 pub const CHANNEL: &str = "catalogue_changes";
@@ -319,13 +321,11 @@ pub async fn head(db: &impl ConnectionTrait) -> AppResult<Position> {
     }
 }
 
-/// The id of the newest change in the log, 0 when it is empty.
-pub async fn last_id(db: &impl ConnectionTrait) -> AppResult<i64> {
-    let select = Query::select()
-        .expr_as(Func::coalesce([Expr::col(catalogue_change::Column::Id).max(), Expr::val(0i64)]), "n")
-        .from(catalogue_change::Entity)
-        .to_owned();
-    statement::count(db, &select).await
+/// The token this database was made with (`catalogue_identity`): state
+/// derived from the catalogue records it, to tell this database from others.
+pub async fn catalogue_identity(db: &impl ConnectionTrait) -> AppResult<String> {
+    let row = entity::catalogue_identity::Entity::find_by_id(1).one(db).await?;
+    row.map(|row| row.token).ok_or_else(|| AppError::internal("the database has no catalogue identity"))
 }
 
 /// The position of the last committed change in reading order (`START`

@@ -34,16 +34,30 @@ pub async fn follow(
         tracing::warn!(?error, "loading the topic profiles failed; retrying");
         tokio::time::sleep(RETRY).await;
     }
-    let mut applied = loop {
-        match search.position() {
-            // An index whose position lies beyond every change in the log was
-            // built from another database (one deleted and created again).
-            Ok(Some(position)) if belongs_elsewhere(&db, position).await => {
-                tracing::info!(?position, "the search index is ahead of this database's change log; rebuilding it");
+    let catalogue = loop {
+        match changes::catalogue_identity(&db).await {
+            Ok(catalogue) => break catalogue,
+            Err(error) => {
+                tracing::warn!(?error, "reading the database's identity failed; retrying");
+                tokio::time::sleep(RETRY).await;
             }
-            Ok(Some(position)) => break position,
-            Ok(None) => {}
-            Err(error) => tracing::warn!(%error, "cannot read the search index's position; building it afresh"),
+        }
+    };
+    let mut applied = loop {
+        match (search.position(), search.catalogue()) {
+            // Built from another database (one deleted and created again at
+            // the same address, say): its positions mean nothing here.
+            (Ok(Some(_)), Ok(Some(built_from))) if built_from != catalogue => {
+                tracing::info!("the search index was built from another database; rebuilding it");
+            }
+            (Ok(Some(position)), Ok(Some(_))) => {
+                search.accept();
+                break position;
+            }
+            (Ok(_), Ok(_)) => {}
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::warn!(%error, "cannot read the search index's position; building it afresh")
+            }
         }
         let logged = AtomicU64::new(0);
         let report = move |progress: BuildProgress| log_progress(&logged, progress);
@@ -65,16 +79,6 @@ pub async fn follow(
             Ok(_) | Err(RecvError::Lagged(_)) => while wake.try_recv().is_ok() {},
             Err(RecvError::Closed) => return,
         }
-    }
-}
-
-/// Whether an index at `position` cannot have been built from this
-/// database: the log has no change with that id. (A rebuild's position on
-/// PostgreSQL names no change: its id is `i64::MAX`.)
-async fn belongs_elsewhere(db: &DatabaseConnection, position: Position) -> bool {
-    match changes::last_id(db).await {
-        Ok(last) => position.id != i64::MAX && position.id > last,
-        Err(_) => false,
     }
 }
 

@@ -32,7 +32,7 @@ use crate::error::{AppError, AppResult};
 
 /// Bumped whenever the fields or the analysis change: an index written by
 /// another version is rebuilt at start.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// A relevance list stops here by default, as GitHub's search stops at
 /// 1 000 results: deeper pages of a ranking are not worth their cost to anyone.
@@ -81,12 +81,14 @@ impl IndexLocation {
     }
 }
 
-/// What a commit records about the index.
+/// What a commit records about the index: the change-log position it
+/// reflects, and the identity of the database it was built from.
 #[derive(Debug, Serialize, Deserialize)]
 struct Payload {
     version: u32,
     xid: i64,
     id: i64,
+    catalogue: String,
 }
 
 /// Whether the index can answer yet.
@@ -120,13 +122,12 @@ impl<F> Part<F> {
         Ok(Self { index, reader, writer: Mutex::new(writer), fields })
     }
 
-    /// The position the last commit recorded, if it was written by this version.
-    fn position(&self) -> anyhow::Result<Option<Position>> {
+    /// What the last commit recorded, if it was written by this version.
+    fn payload(&self) -> anyhow::Result<Option<Payload>> {
         let payload = self.index.load_metas()?.payload;
         Ok(payload
             .and_then(|text| serde_json::from_str::<Payload>(&text).ok())
-            .filter(|payload| payload.version == VERSION)
-            .map(|payload| Position { xid: payload.xid, id: payload.id }))
+            .filter(|payload| payload.version == VERSION))
     }
 
     fn writer(&self) -> AppResult<std::sync::MutexGuard<'_, IndexWriter>> {
@@ -145,9 +146,9 @@ impl<F> Part<F> {
         Ok(())
     }
 
-    fn commit(&self, position: Position) -> AppResult<()> {
-        let payload = serde_json::to_string(&Payload { version: VERSION, xid: position.xid, id: position.id })
-            .map_err(AppError::internal)?;
+    fn commit(&self, position: Position, catalogue: &str) -> AppResult<()> {
+        let payload = Payload { version: VERSION, xid: position.xid, id: position.id, catalogue: catalogue.to_owned() };
+        let payload = serde_json::to_string(&payload).map_err(AppError::internal)?;
         let mut writer = self.writer()?;
         let mut prepared = writer.prepare_commit().map_err(index_error)?;
         prepared.set_payload(&payload);
@@ -183,6 +184,8 @@ struct Inner {
     researchers: Part<ResearcherFields>,
     status: RwLock<IndexStatus>,
     limits: SearchLimits,
+    /// The database identity the commits record (the last build's).
+    catalogue: RwLock<String>,
 }
 
 /// The tantivy search engine; cheap to clone (one shared index).
@@ -208,24 +211,42 @@ impl TantivySearch {
         let (schema, fields) = ResearcherFields::schema();
         let researchers = Part::open(location, "researchers", schema, fields, 1)?;
         let status = RwLock::new(IndexStatus::Building { done: 0, total: 0 });
-        let inner = Inner { works, researchers, status, limits };
-        let search = Self { inner: Arc::new(inner) };
-        if search.position()?.is_some() {
-            search.set_status(IndexStatus::Ready);
-        }
-        Ok(search)
+        let catalogue = RwLock::new(works.payload()?.map(|payload| payload.catalogue).unwrap_or_default());
+        let inner = Inner { works, researchers, status, limits, catalogue };
+        // Not ready until the follower has checked which database the
+        // index was built from (`accept`) or rebuilt it.
+        Ok(Self { inner: Arc::new(inner) })
     }
 
     /// The change-log position both indexes reflect; `None` when either has
     /// never been built by this version.
     pub fn position(&self) -> anyhow::Result<Option<Position>> {
-        let works = self.inner.works.position()?;
-        let researchers = self.inner.researchers.position()?;
-        Ok(works.zip(researchers).map(|(w, r)| w.min(r)))
+        let works = self.inner.works.payload()?;
+        let researchers = self.inner.researchers.payload()?;
+        Ok(works
+            .zip(researchers)
+            .map(|(w, r)| Position { xid: w.xid, id: w.id }.min(Position { xid: r.xid, id: r.id })))
+    }
+
+    /// The identity of the database the index was built from
+    /// (`changes::catalogue_identity`); `None` when it has no build.
+    pub fn catalogue(&self) -> anyhow::Result<Option<String>> {
+        Ok(self.inner.works.payload()?.map(|payload| payload.catalogue))
     }
 
     pub fn status(&self) -> IndexStatus {
         self.inner.status.read().map_or(IndexStatus::Building { done: 0, total: 0 }, |status| *status)
+    }
+
+    /// Serves the index as it is: the follower found it built from this database.
+    pub fn accept(&self) {
+        self.set_status(IndexStatus::Ready);
+    }
+
+    fn set_catalogue(&self, catalogue: &str) {
+        if let Ok(mut current) = self.inner.catalogue.write() {
+            catalogue.clone_into(&mut current);
+        }
     }
 
     fn set_status(&self, status: IndexStatus) {
@@ -254,6 +275,7 @@ impl TantivySearch {
         report: &(dyn Fn(BuildProgress) + Send + Sync),
     ) -> AppResult<Position> {
         let first_build = self.status() != IndexStatus::Ready;
+        let catalogue = changes::catalogue_identity(db).await?;
         let position = changes::head(db).await?;
         let works_total = count(db, "works").await?;
         let researchers_total = count(db, "researchers").await?;
@@ -299,9 +321,10 @@ impl TantivySearch {
                 self.set_status(IndexStatus::Building { done, total });
             }
         }
+        self.set_catalogue(&catalogue);
         self.blocking(move |inner| {
-            inner.works.commit(position)?;
-            inner.researchers.commit(position)
+            inner.works.commit(position, &catalogue)?;
+            inner.researchers.commit(position, &catalogue)
         })
         .await?;
         self.set_status(IndexStatus::Ready);
@@ -346,8 +369,9 @@ impl TantivySearch {
             inner.works.replace(&work_ids, docs, inner.works.fields.id)?;
             let docs = researchers.iter().map(|doc| inner.researchers.fields.document(doc)).collect();
             inner.researchers.replace(&researcher_ids, docs, inner.researchers.fields.id)?;
-            inner.works.commit(last)?;
-            inner.researchers.commit(last)
+            let catalogue = inner.catalogue.read().map(|c| c.clone()).unwrap_or_default();
+            inner.works.commit(last, &catalogue)?;
+            inner.researchers.commit(last, &catalogue)
         })
         .await
     }
