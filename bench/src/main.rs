@@ -17,6 +17,7 @@ mod bombs;
 mod cpu;
 mod dataset;
 mod floor;
+mod freshness;
 mod load;
 mod ops;
 mod report;
@@ -61,7 +62,8 @@ struct Args {
     server_bin: Option<PathBuf>,
 
     /// Run only these operations (comma-separated; `bombs` is the profile beside
-    /// hostile documents, `floor` the hand-written SQL baseline).
+    /// hostile documents, `search_freshness` times writes until search finds
+    /// them, `floor` the hand-written SQL baseline).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 
@@ -173,6 +175,13 @@ async fn run(args: Args) -> Result<()> {
         }
     }
 
+    if wants("search_freshness") {
+        let write_db = connect(&args.database_url, 1).await?;
+        let delays = freshness::measure(&write_db, &graphql).await;
+        write_db.close().await.context("closing the writer's connection")?;
+        freshness::print(&delays?);
+    }
+
     let peak = memory.finish(server.pid());
     server.stop();
     report::print_memory(&peak);
@@ -193,7 +202,7 @@ async fn run(args: Args) -> Result<()> {
 }
 
 fn select_operations(only: &[String]) -> Result<Vec<String>> {
-    let all = || ops::OPERATIONS.iter().chain(["bombs", "floor"].iter()).map(|s| (*s).to_owned());
+    let all = || ops::OPERATIONS.iter().chain(["bombs", "search_freshness", "floor"].iter()).map(|s| (*s).to_owned());
     let only: Vec<String> = only.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
     if only.is_empty() {
         return Ok(all().collect());
