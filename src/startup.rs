@@ -16,7 +16,7 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::changes::{self, ChangeFeed};
 use crate::graphql::build_schema;
-use crate::graphql::limits::{DocumentGuard, RateLimiter};
+use crate::graphql::limits::{DocumentGuard, Pricer, RateLimiter};
 use crate::http::router;
 use crate::ingest::demo;
 use crate::search::{SimilarIndex, TantivySearch};
@@ -171,7 +171,8 @@ impl Application {
         let background = connect(&config, Arc::default(), PoolRole::Background).await?;
         let (search, similar, changes) = follow_changes(&config, &background).await?;
         let rate_limiter = Arc::new(RateLimiter::new(config.limits.rate()));
-        let schema = build_schema(&db, &config, rate_limiter.clone(), Arc::new(search.clone()), similar.clone());
+        let schema = build_schema(&db, &config, Arc::new(search.clone()), similar.clone());
+        let pricer = Arc::new(Pricer::new(&config, rate_limiter.clone()));
         let guard = Arc::new(DocumentGuard::new(config.limits.document(), &schema.sdl()));
         let state = AppState {
             db,
@@ -181,6 +182,7 @@ impl Application {
             auth,
             guard,
             rate_limiter,
+            pricer,
             search,
             similar,
             changes,

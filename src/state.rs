@@ -8,7 +8,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::changes::ChangeFeed;
-use crate::graphql::limits::{DocumentGuard, RateLimiter};
+use crate::graphql::limits::{DocumentGuard, Pricer, RateLimiter};
 use crate::graphql::AppSchema;
 use crate::search::{Search, SimilarIndex, TantivySearch};
 
@@ -23,8 +23,11 @@ pub struct AppState {
     pub auth: Option<Authenticator>,
     /// The document caps every operation passes before it is validated.
     pub guard: Arc<DocumentGuard>,
-    /// Per-client cost budgets, shared with the schema's cost charge.
+    /// Per-client cost budgets, shared with the pricer's cost charge.
     pub rate_limiter: Arc<RateLimiter>,
+    /// Validates every request with all the rules and charges its cost,
+    /// before `schema` runs it.
+    pub pricer: Arc<Pricer>,
     /// This instance's search index (also in the schema's data, as `dyn Search`).
     pub search: TantivySearch,
     /// The topic profiles similar researchers are found in.

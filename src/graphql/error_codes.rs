@@ -1,20 +1,8 @@
 //! Gives every error an `extensions.code`: errors raised by resolvers carry
 //! one already; parse and validation errors get `BAD_USER_INPUT`, and the
-//! depth and complexity limits `QUERY_TOO_COMPLEX`.
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest};
+//! depth and complexity limits `QUERY_TOO_COMPLEX`. The transport applies it
+//! to every answer (a schema extension would wrap every field's resolution).
 use async_graphql::{Response, ServerError, Value};
-
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
-    }
-}
-
-struct ErrorCodesExtension;
 
 fn code_for(error: &ServerError) -> &'static str {
     let message = error.message.as_str();
@@ -30,6 +18,7 @@ fn code_for(error: &ServerError) -> &'static str {
     }
 }
 
+/// Adds the code each error lacks.
 pub fn add_codes(response: &mut Response) {
     for error in &mut response.errors {
         let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
@@ -37,14 +26,5 @@ pub fn add_codes(response: &mut Response) {
             let code = code_for(error);
             error.extensions.get_or_insert_with(Default::default).set("code", Value::from(code));
         }
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        add_codes(&mut response);
-        response
     }
 }

@@ -1,6 +1,6 @@
 //! The GraphQL layer: schema building and limits; types, root queries,
 //! mutations and subscriptions, loaders, and the one pagination mechanism.
-mod error_codes;
+pub mod error_codes;
 pub mod flat_list;
 pub mod ids;
 pub mod limits;
@@ -15,7 +15,7 @@ pub mod viewer;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::{Schema, SchemaBuilder as GqlSchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder as GqlSchemaBuilder, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
@@ -64,13 +64,23 @@ pub fn graph_cost(depth: Option<i32>, limit: Option<i32>, child_complexity: usiz
     (2 * limit * depth).saturating_add(child_complexity)
 }
 
-/// The schema as served: loaders and the database as data, depth and
-/// complexity limits (a second line behind `limits::DocumentGuard`), the
-/// cost charge against `rate_limiter`, and error codes on every error.
+/// The depth, complexity, recursion and directive limits every schema of
+/// the service applies (a second line behind `limits::DocumentGuard`).
+pub(crate) fn with_limits(builder: SchemaBuilder, config: &Config) -> SchemaBuilder {
+    builder
+        .limit_depth(config.limits.max_depth)
+        .limit_complexity(config.limits.max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(config.limits.max_directives)
+}
+
+/// The schema as served: loaders and the database as data, and no
+/// extension (see `limits::Pricer`, which validates every request with all
+/// the rules and charges its cost first; this schema then only re-checks
+/// what execution needs).
 pub fn build_schema(
     db: &DatabaseConnection,
     config: &Config,
-    rate_limiter: Arc<limits::RateLimiter>,
     search: Arc<dyn Search>,
     similar: SimilarIndex,
 ) -> AppSchema {
@@ -78,12 +88,8 @@ pub fn build_schema(
         .data(db.clone())
         .data(search)
         .data(similar)
-        .limit_depth(config.limits.max_depth)
-        .limit_complexity(config.limits.max_complexity)
-        .limit_recursive_depth(32)
-        .limit_directives(config.limits.max_directives)
-        .extension(error_codes::ErrorCodes)
-        .extension(limits::CostLimits::new(rate_limiter));
+        .validation_mode(ValidationMode::Fast);
+    let builder = with_limits(builder, config);
     loaders::register(builder, db, Duration::from_micros(config.loader_delay_micros)).finish()
 }
 

@@ -6,6 +6,7 @@ use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response};
 
 use crate::error::AppError;
+use crate::graphql::error_codes::add_codes;
 use crate::graphql::limits::{ClientKey, Payer};
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
@@ -53,12 +54,26 @@ pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<
     Ok(Admitted { request, operation })
 }
 
-/// Runs an admitted query or mutation within the request time limit. A
-/// request stopped by the limit is dropped, and with it its statements;
-/// the database's statement timeout covers what is already running there.
-pub async fn execute(state: &AppState, request: Request) -> Result<Response, AppError> {
+/// Prices an admitted query or mutation (validation with every rule, the
+/// cost charged), then runs it within the request time limit. A request
+/// stopped by the limit is dropped, and with it its statements; the
+/// database's statement timeout covers what is already running there.
+/// Every error of the answer carries a code.
+pub async fn execute(state: &AppState, mut request: Request) -> Result<Response, AppError> {
+    let cost = match state.pricer.price(&mut request).await {
+        Ok(cost) => cost,
+        Err(mut refused) => {
+            add_codes(&mut refused);
+            return Ok(refused);
+        }
+    };
     let limit = state.config.limits.request_timeout();
-    tokio::time::timeout(limit, state.schema.execute(request))
-        .await
-        .map_err(|_| AppError::Timeout(format!("the operation ran longer than {} s and was stopped", limit.as_secs())))
+    let mut response = tokio::time::timeout(limit, state.schema.execute(request)).await.map_err(|_| {
+        AppError::Timeout(format!("the operation ran longer than {} s and was stopped", limit.as_secs()))
+    })?;
+    if let Some(cost) = cost {
+        response.extensions.insert("cost".to_owned(), cost);
+    }
+    add_codes(&mut response);
+    Ok(response)
 }

@@ -42,6 +42,7 @@ use super::admission::{admit, execute, Admitted, Caller};
 use super::client::ClientAddress;
 use super::response::is_request_error;
 use crate::error::AppError;
+use crate::graphql::error_codes::add_codes;
 use crate::state::AppState;
 
 /// The one subprotocol spoken here.
@@ -425,9 +426,15 @@ impl Sink {
 
 async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
     if admitted.operation == Some(OperationType::Subscription) {
-        let mut stream = state.schema.execute_stream(admitted.request);
+        let mut request = admitted.request;
+        if let Err(mut refused) = state.pricer.price(&mut request).await {
+            add_codes(&mut refused);
+            return sink.error(&refused.errors).await;
+        }
+        let mut stream = state.schema.execute_stream(request);
         let mut first = true;
-        while let Some(response) = stream.next().await {
+        while let Some(mut response) = stream.next().await {
+            add_codes(&mut response);
             if first && is_request_error(&response) {
                 return sink.error(&response.errors).await;
             }

@@ -18,7 +18,7 @@ mod shape;
 use async_graphql::Request;
 use cache::{AdmittedDocument, DocumentCache};
 
-pub use cost::{CostLimits, Payer};
+pub use cost::{Payer, Pricer};
 pub use measure::Measure;
 pub use rate::{retry_after_secs, ClientKey, RateLimiter, RateSettings, ThrottleStatus};
 pub use shape::SchemaShape;
