@@ -346,8 +346,9 @@ pub async fn last_position(db: &impl ConnectionTrait) -> AppResult<Position> {
 }
 
 /// How long the feed waits for a notification before it reads anyway: the
-/// most a change waits on SQLite, or when a notification was missed.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// most a change waits on SQLite, or when a notification was missed. A poll
+/// is one read of the log's tail by its key.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// How soon the feed reads again while committed changes are held back
 /// behind an older open transaction.
 const HELD_BACK_RETRY: Duration = Duration::from_millis(100);
