@@ -6,12 +6,12 @@
 //!
 //! The identifiers and topics come back as one JSON array each, built by the
 //! database (`json_agg` on PostgreSQL, `json_group_array` on SQLite).
-use entity::{external_id, institution, researcher, researcher_topic, topic};
+use entity::{external_id, institution, researcher};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, QueryResult};
 
 use super::institutions::Institution;
-use super::researchers::{self, ExternalId, ExternalIdScheme, RecordStanding, Researcher, TopicShare, MAX_TOPICS};
+use super::researchers::{self, ExternalId, ExternalIdScheme, RecordStanding, Researcher, TopicShare};
 use super::statement::{self, aliased, columns_of};
 use crate::error::{AppError, AppResult};
 
@@ -29,7 +29,7 @@ pub struct ProfileParts {
     pub external_ids: Vec<ExternalId>,
     pub affiliation: Option<Institution>,
     pub standing: RecordStanding,
-    /// At most [`MAX_TOPICS`], most works first, ties by topic id (highest first).
+    /// At most [`researchers::MAX_TOPICS`], most works first, ties by topic id (highest first).
     pub main_topics: Vec<TopicShare>,
 }
 
@@ -121,34 +121,10 @@ fn external_ids_json(backend: DbBackend) -> AppResult<Expr> {
 }
 
 /// `[[topic id, topic name, works], …]` of the record aliased `r`: its
-/// [`MAX_TOPICS`] main topics, read from the end of `ix_researcher_topics_rank`.
+/// [`researchers::MAX_TOPICS`] main topics, read from the end of `ix_researcher_topics_rank`.
 fn main_topics_json(backend: DbBackend) -> AppResult<Expr> {
-    let ranked = Query::select()
-        .expr_as(Expr::col(("t", topic::Column::Id)), "topic_id")
-        .expr_as(Expr::col(("t", topic::Column::Name)), "topic_name")
-        .expr_as(Expr::col(("rt", researcher_topic::Column::WorksCount)), "works_count")
-        .from_subquery(
-            Query::select()
-                .columns([researcher_topic::Column::TopicId, researcher_topic::Column::WorksCount])
-                .from(researcher_topic::Entity)
-                .and_where(
-                    Expr::col((researcher_topic::Entity, researcher_topic::Column::ResearcherId))
-                        .equals(("r", researcher::Column::Id)),
-                )
-                .order_by(researcher_topic::Column::WorksCount, sea_orm::Order::Desc)
-                .order_by(researcher_topic::Column::TopicId, sea_orm::Order::Desc)
-                .limit(MAX_TOPICS as u64)
-                .to_owned(),
-            Alias::new("rt"),
-        )
-        .join_as(
-            JoinType::Join,
-            topic::Entity,
-            "t",
-            Expr::col(("t", topic::Column::Id)).equals(("rt", researcher_topic::Column::TopicId)),
-        )
-        .to_owned();
-    json_array_of(backend, ranked, "m", "m.topic_id, m.topic_name, m.works_count")
+    let ranked = researchers::main_topic_rows(Expr::col(("r", researcher::Column::Id)));
+    json_array_of(backend, researchers::with_topic_names(ranked), "m", "m.topic_id, m.topic_name, m.works_count")
 }
 
 /// `(SELECT <JSON array of [items…] per row of rows>)` as text.

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use entity::{claim, external_id, follow, researcher, researcher_topic, topic};
-use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, SelectExpr};
+use sea_orm::sea_query::{Asterisk, Expr, ExprTrait, Func, JoinType, Order, Query, SelectExpr, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QueryResult, QuerySelect,
@@ -340,39 +340,48 @@ pub const MAX_TOPICS: usize = 100;
 /// end of `ix_researcher_topics_rank` backwards, however many topics they
 /// have, and only then are the topics' names looked up.
 pub async fn main_topics(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TopicShare>>> {
-    let branches = statement::top_rows_per_key(db.get_database_backend(), ids, "main", |id| {
-        Query::select()
-            .columns([
-                researcher_topic::Column::ResearcherId,
-                researcher_topic::Column::TopicId,
-                researcher_topic::Column::WorksCount,
-            ])
-            .from(researcher_topic::Entity)
-            .and_where(Expr::col((researcher_topic::Entity, researcher_topic::Column::ResearcherId)).eq(id))
-            .order_by(researcher_topic::Column::WorksCount, Order::Desc)
-            .order_by(researcher_topic::Column::TopicId, Order::Desc)
-            .limit(MAX_TOPICS as u64)
-            .to_owned()
-    });
-    let Some(branches) = branches else {
+    let Some(ranked) = statement::top_rows_per_key(db.get_database_backend(), ids, "main", main_topic_rows) else {
         return Ok(HashMap::new());
     };
-    let select = Query::select()
+    let select = with_topic_names(ranked);
+    let mut rows: Vec<TopicShare> = statement::models(db, &select).await?;
+    rows.sort_by_key(|t| (t.researcher_id, std::cmp::Reverse((t.works_count, t.topic_id))));
+    Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
+}
+
+/// One researcher's main topics (`researcher_id`, `topic_id`, `works_count`),
+/// read from the end of `ix_researcher_topics_rank`.
+pub(super) fn main_topic_rows(researcher_id: Expr) -> SelectStatement {
+    Query::select()
+        .columns([
+            researcher_topic::Column::ResearcherId,
+            researcher_topic::Column::TopicId,
+            researcher_topic::Column::WorksCount,
+        ])
+        .from(researcher_topic::Entity)
+        .and_where(Expr::col((researcher_topic::Entity, researcher_topic::Column::ResearcherId)).eq(researcher_id))
+        .order_by(researcher_topic::Column::WorksCount, Order::Desc)
+        .order_by(researcher_topic::Column::TopicId, Order::Desc)
+        .limit(MAX_TOPICS as u64)
+        .to_owned()
+}
+
+/// Rows of [`main_topic_rows`] with their topics' names: `researcher_id`,
+/// `topic_id`, `topic_name` and `works_count`.
+pub(super) fn with_topic_names(ranked: SelectStatement) -> SelectStatement {
+    Query::select()
         .expr_as(Expr::col(("rt", researcher_topic::Column::ResearcherId)), "researcher_id")
         .expr_as(Expr::col(("t", topic::Column::Id)), "topic_id")
         .expr_as(Expr::col(("t", topic::Column::Name)), "topic_name")
         .expr_as(Func::cast_as(Expr::col(("rt", researcher_topic::Column::WorksCount)), "BIGINT"), "works_count")
-        .from_subquery(branches, "rt")
+        .from_subquery(ranked, "rt")
         .join_as(
             JoinType::Join,
             topic::Entity,
             "t",
             Expr::col(("t", topic::Column::Id)).equals(("rt", researcher_topic::Column::TopicId)),
         )
-        .to_owned();
-    let mut rows: Vec<TopicShare> = statement::models(db, &select).await?;
-    rows.sort_by_key(|t| (t.researcher_id, std::cmp::Reverse((t.works_count, t.topic_id))));
-    Ok(group_by(rows.into_iter().map(|t| (t.researcher_id, t))))
+        .to_owned()
 }
 
 /// What the trust snapshot and claim status of a record are computed from.

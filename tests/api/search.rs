@@ -373,15 +373,7 @@ async fn the_rebuild_command_reproduces_the_live_index() {
     add_works(&app, &scored_corpus(), marc_id).await;
 
     let rebuilt_dir = tempdir("rebuilt");
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_scholargraph"))
-        .args(["search-index", "rebuild"])
-        .env("DATABASE_URL", &app.database_url)
-        .env("SEARCH_INDEX", &rebuilt_dir)
-        .env("RUST_LOG", "warn")
-        .status()
-        .await
-        .expect("run scholargraph search-index rebuild");
-    assert!(status.success());
+    rebuild_with_the_command(&app.database_url, &rebuilt_dir).await;
     let (rebuilt, search) = another_instance(&app, &rebuilt_dir).await;
     let built = search.position().expect("read the rebuilt index");
     let deadline = tokio::time::Instant::now() + DEADLINE;
@@ -430,21 +422,26 @@ async fn an_index_built_from_another_database_is_rebuilt() {
         .await
         .expect("add a researcher the other database lacks");
     let dir = tempdir("elsewhere");
-    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_scholargraph"))
-        .args(["search-index", "rebuild"])
-        .env("DATABASE_URL", &first.database_url)
-        .env("SEARCH_INDEX", &dir)
-        .env("RUST_LOG", "warn")
-        .status()
-        .await
-        .expect("run scholargraph search-index rebuild");
-    assert!(status.success());
+    rebuild_with_the_command(&first.database_url, &dir).await;
 
     let second = spawn_app_with(|config| config.search_index = dir.clone()).await;
     let found = second.data(SEARCH_RESEARCHERS, json!({ "filter": { "search": "aardvark" } })).await;
     assert_eq!(found["researchers"], json!({ "totalCount": 0, "nodes": [] }), "no trace of the other database");
     assert_eq!(researcher_slugs(&second, json!({ "search": "mezard" })).await, ["marc-mezard"]);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Runs `scholargraph search-index rebuild` as a child process.
+async fn rebuild_with_the_command(database_url: &str, search_index: &str) {
+    let status = tokio::process::Command::new(env!("CARGO_BIN_EXE_scholargraph"))
+        .args(["search-index", "rebuild"])
+        .env("DATABASE_URL", database_url)
+        .env("SEARCH_INDEX", search_index)
+        .env("RUST_LOG", "warn")
+        .status()
+        .await
+        .expect("run scholargraph search-index rebuild");
+    assert!(status.success());
 }
 
 fn tempdir(name: &str) -> String {
