@@ -65,6 +65,10 @@ pub async fn connect(config: &Config, metrics: Arc<Metrics>, role: PoolRole) -> 
     if role == PoolRole::Serving {
         // PostgreSQL stops a statement past the limit itself (SQLSTATE 57014).
         options.statement_timeout(limits.statement_timeout());
+        // Requests run short index reads. For batched lookups with long `IN`
+        // lists the planner chose parallel plans, and starting their workers
+        // cost more CPU than it saved (BENCHMARKS.md).
+        options.map_sqlx_postgres_opts(|opts| opts.options([("max_parallel_workers_per_gather", "0")]));
         // SQLite has no statement timeout: a progress handler interrupts the
         // statement (SQLITE_INTERRUPT) once the connection has been out of the
         // pool longer than the limit. It is armed afresh at every checkout.

@@ -60,6 +60,19 @@ async fn a_statement_past_its_limit_is_stopped_and_its_connection_reused() {
     assert_eq!(data["researcher"]["displayName"], "Marc Mézard");
 }
 
+/// Requests' statements never start parallel workers on PostgreSQL: the
+/// serving pool's sessions turn them off.
+#[tokio::test]
+async fn serving_connections_plan_without_parallel_workers() {
+    let app = spawn_with(|_| {}).await;
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let show = Statement::from_string(DbBackend::Postgres, "SHOW max_parallel_workers_per_gather");
+    let row = app.db.query_one_raw(show).await.expect("show").expect("a row");
+    assert_eq!(row.try_get::<String>("", "max_parallel_workers_per_gather").expect("setting"), "0");
+}
+
 #[tokio::test]
 async fn command_line_pools_have_no_statement_limit() {
     let app = spawn_with(|c| c.limits.statement_timeout_ms = 100).await;
