@@ -184,8 +184,6 @@ struct Inner {
     researchers: Part<ResearcherFields>,
     status: RwLock<IndexStatus>,
     limits: SearchLimits,
-    /// The database identity the commits record (the last build's).
-    catalogue: RwLock<String>,
 }
 
 /// The tantivy search engine; cheap to clone (one shared index).
@@ -211,8 +209,7 @@ impl TantivySearch {
         let (schema, fields) = ResearcherFields::schema();
         let researchers = Part::open(location, "researchers", schema, fields, 1)?;
         let status = RwLock::new(IndexStatus::Building { done: 0, total: 0 });
-        let catalogue = RwLock::new(works.payload()?.map(|payload| payload.catalogue).unwrap_or_default());
-        let inner = Inner { works, researchers, status, limits, catalogue };
+        let inner = Inner { works, researchers, status, limits };
         // Not ready until the follower has checked which database the
         // index was built from (`accept`) or rebuilt it.
         Ok(Self { inner: Arc::new(inner) })
@@ -241,12 +238,6 @@ impl TantivySearch {
     /// Serves the index as it is: the follower found it built from this database.
     pub fn accept(&self) {
         self.set_status(IndexStatus::Ready);
-    }
-
-    fn set_catalogue(&self, catalogue: &str) {
-        if let Ok(mut current) = self.inner.catalogue.write() {
-            catalogue.clone_into(&mut current);
-        }
     }
 
     fn set_status(&self, status: IndexStatus) {
@@ -321,7 +312,6 @@ impl TantivySearch {
                 self.set_status(IndexStatus::Building { done, total });
             }
         }
-        self.set_catalogue(&catalogue);
         self.blocking(move |inner| {
             inner.works.commit(position, &catalogue)?;
             inner.researchers.commit(position, &catalogue)
@@ -369,7 +359,9 @@ impl TantivySearch {
             inner.works.replace(&work_ids, docs, inner.works.fields.id)?;
             let docs = researchers.iter().map(|doc| inner.researchers.fields.document(doc)).collect();
             inner.researchers.replace(&researcher_ids, docs, inner.researchers.fields.id)?;
-            let catalogue = inner.catalogue.read().map(|c| c.clone()).unwrap_or_default();
+            // The database the index was built from stays the one on record.
+            let built_from = inner.works.payload().map_err(AppError::internal)?.map(|p| p.catalogue);
+            let catalogue = built_from.ok_or_else(|| AppError::internal("applying changes to an index never built"))?;
             inner.works.commit(last, &catalogue)?;
             inner.researchers.commit(last, &catalogue)
         })
