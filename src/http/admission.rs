@@ -3,7 +3,7 @@
 //! document caps, then the viewer and the payer attached for the schema's
 //! cost charge; and the time limit while it runs.
 use async_graphql::parser::types::OperationType;
-use async_graphql::{Request, Response};
+use async_graphql::{Request, Response, Value};
 
 use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
@@ -39,19 +39,31 @@ pub struct Admitted {
     /// The type of the operation that will run, when the document parsed
     /// and named it unambiguously.
     pub operation: Option<OperationType>,
+    /// Who pays for it.
+    pub payer: Payer,
 }
 
-/// Charges the fee, checks the document caps and attaches viewer and payer.
+/// Charges the fee, checks the document caps, attaches the viewer and
+/// names the payer.
 pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<Admitted, AppError> {
     state.rate_limiter.charge(&caller.key, REQUEST_FEE)?;
     let measure = state.guard.admit(&mut request)?;
     let operation = measure.and_then(|m| m.operation);
-    let mut request =
-        request.data(Payer { key: caller.key.clone(), is_mutation: operation == Some(OperationType::Mutation) });
+    let payer = Payer { key: caller.key.clone(), is_mutation: operation == Some(OperationType::Mutation) };
     if let Some(viewer) = &caller.viewer {
         request = request.data(viewer.clone());
     }
-    Ok(Admitted { request, operation })
+    Ok(Admitted { request, operation, payer })
+}
+
+/// Validates an admitted operation with every rule and charges its cost:
+/// the `extensions.cost` to answer with, or the answer refusing it (with
+/// its errors' codes).
+pub async fn price(state: &AppState, admitted: &mut Admitted) -> Result<Option<Value>, Response> {
+    state.pricer.price(&mut admitted.request, &admitted.payer).await.map_err(|mut refused| {
+        add_codes(&mut refused);
+        refused
+    })
 }
 
 /// Prices an admitted query or mutation (validation with every rule, the
@@ -59,16 +71,13 @@ pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<
 /// stopped by the limit is dropped, and with it its statements; the
 /// database's statement timeout covers what is already running there.
 /// Every error of the answer carries a code.
-pub async fn execute(state: &AppState, mut request: Request) -> Result<Response, AppError> {
-    let cost = match state.pricer.price(&mut request).await {
+pub async fn execute(state: &AppState, mut admitted: Admitted) -> Result<Response, AppError> {
+    let cost = match price(state, &mut admitted).await {
         Ok(cost) => cost,
-        Err(mut refused) => {
-            add_codes(&mut refused);
-            return Ok(refused);
-        }
+        Err(refused) => return Ok(refused),
     };
     let limit = state.config.limits.request_timeout();
-    let mut response = tokio::time::timeout(limit, state.schema.execute(request)).await.map_err(|_| {
+    let mut response = tokio::time::timeout(limit, state.schema.execute(admitted.request)).await.map_err(|_| {
         AppError::Timeout(format!("the operation ran longer than {} s and was stopped", limit.as_secs()))
     })?;
     if let Some(cost) = cost {

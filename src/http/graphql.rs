@@ -75,7 +75,7 @@ async fn run(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    match execute(state, admitted.request).await {
+    match execute(state, admitted).await {
         Ok(response) => render(media, &response),
         Err(err) => refuse(media, err),
     }

@@ -38,7 +38,7 @@ use serde_json::{json, Map, Value};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use super::admission::{admit, execute, Admitted, Caller};
+use super::admission::{admit, execute, price, Admitted, Caller};
 use super::client::ClientAddress;
 use super::response::is_request_error;
 use crate::error::AppError;
@@ -426,12 +426,11 @@ impl Sink {
 
 async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
     if admitted.operation == Some(OperationType::Subscription) {
-        let mut request = admitted.request;
-        if let Err(mut refused) = state.pricer.price(&mut request).await {
-            add_codes(&mut refused);
+        let mut admitted = admitted;
+        if let Err(refused) = price(&state, &mut admitted).await {
             return sink.error(&refused.errors).await;
         }
-        let mut stream = state.schema.execute_stream(request);
+        let mut stream = state.schema.execute_stream(admitted.request);
         let mut first = true;
         while let Some(mut response) = stream.next().await {
             add_codes(&mut response);
@@ -445,7 +444,7 @@ async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
         }
         return sink.complete().await;
     }
-    match execute(&state, admitted.request).await {
+    match execute(&state, admitted).await {
         Ok(response) if is_request_error(&response) => sink.error(&response.errors).await,
         Ok(response) => {
             if sink.next(&response).await {

@@ -12,7 +12,6 @@
 //! types with the cost extension and no data, validates each request with
 //! every rule, charges it, and stops; the serving schema, which has no
 //! extension, then runs it and only re-checks what execution needs.
-use std::any::TypeId;
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextValidation};
@@ -42,10 +41,10 @@ impl Pricer {
         Self { schema }
     }
 
-    /// Validates `request` with every rule and charges its cost to its payer.
+    /// Validates `request` with every rule and charges its cost to `payer`.
     /// `Ok` holds the `extensions.cost` to answer with; `Err` the answer
     /// itself (a document that is not valid, or a client over its budget).
-    pub async fn price(&self, request: &mut Request) -> Result<Option<Value>, Response> {
+    pub async fn price(&self, request: &mut Request, payer: &Payer) -> Result<Option<Value>, Response> {
         let document = match request.parsed_query() {
             Ok(document) => document.clone(),
             Err(error) => return Err(Response::from_errors(vec![error])),
@@ -54,11 +53,7 @@ impl Pricer {
         pricing.operation_name.clone_from(&request.operation_name);
         pricing.introspection_mode = request.introspection_mode;
         pricing.set_parsed_query(document);
-        let payer = request.data.get(&TypeId::of::<Payer>()).and_then(|payer| payer.downcast_ref::<Payer>());
-        if let Some(payer) = payer {
-            pricing = pricing.data(payer.clone());
-        }
-        let mut priced = self.schema.execute(pricing).await;
+        let mut priced = self.schema.execute(pricing.data(payer.clone())).await;
         let cost = priced.extensions.remove("cost");
         match priced.errors.as_slice() {
             [only] if only.message == PRICED => Ok(cost),
@@ -72,8 +67,8 @@ impl Pricer {
     }
 }
 
-/// Who pays for a request, attached to it by the transport (HTTP or
-/// WebSocket) once the document passed its caps.
+/// Who pays for a request: the transport (HTTP or WebSocket) names it once
+/// the document passed its caps, and the pricer charges it.
 #[derive(Debug, Clone)]
 pub struct Payer {
     pub key: ClientKey,
