@@ -245,17 +245,20 @@ pub async fn find(
     Ok(hits.filter_map(|id| researchers.remove(&id)))
 }
 
-/// `EXISTS` a claim in `state` on the researcher aliased `r`. The states are
-/// written out, as in the claims indexes' conditions.
+/// The claims in `state` on the researcher aliased `r`, as `c`, nothing
+/// selected yet. The states are written out, as in the claims indexes'
+/// conditions.
+fn claims_in(state: &'static str) -> SelectStatement {
+    Query::select()
+        .from_as(claim::Entity, "c")
+        .and_where(Expr::col(("c", claim::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
+        .and_where(Expr::col(("c", claim::Column::Status)).eq(literal(state)))
+        .to_owned()
+}
+
+/// `EXISTS` a claim in `state` on the researcher aliased `r`.
 pub(super) fn has_claim(state: &'static str) -> Expr {
-    Expr::exists(
-        Query::select()
-            .expr(literal(1))
-            .from_as(claim::Entity, "c")
-            .and_where(Expr::col(("c", claim::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
-            .and_where(Expr::col(("c", claim::Column::Status)).eq(literal(state)))
-            .to_owned(),
-    )
+    Expr::exists(claims_in(state).expr(literal(1)).to_owned())
 }
 
 /// One page of the researcher directory, without a search.
@@ -436,26 +439,18 @@ impl RecordStanding {
 /// `has_external_id`, `has_linked_work`, `approved_method` and
 /// `has_pending_claim`: what [`read_standing`] reads back.
 pub(super) fn standing_columns() -> Vec<SelectExpr> {
-    let claims_in = |state: &'static str| {
-        Query::select()
-            .from_as(claim::Entity, "c")
-            .and_where(Expr::col(("c", claim::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
-            .and_where(Expr::col(("c", claim::Column::Status)).eq(literal(state)))
-            .to_owned()
-    };
     let external_ids = Query::select()
         .expr(literal(1))
         .from_as(external_id::Entity, "e")
         .and_where(Expr::col(("e", external_id::Column::ResearcherId)).equals(("r", researcher::Column::Id)))
         .to_owned();
     let approved_method = claims_in("APPROVED").column(("c", claim::Column::Method)).to_owned();
-    let pending = claims_in("PENDING").expr(literal(1)).to_owned();
     vec![
         aliased(Expr::col(("r", researcher::Column::Id)), "researcher_id"),
         aliased(Expr::exists(external_ids), "has_external_id"),
         aliased(Expr::col(("r", researcher::Column::LinkedWorksCount)).gt(literal(0)), "has_linked_work"),
         aliased(statement::subquery(approved_method), "approved_method"),
-        aliased(Expr::exists(pending), "has_pending_claim"),
+        aliased(has_claim("PENDING"), "has_pending_claim"),
     ]
 }
 
