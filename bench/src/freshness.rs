@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use serde_json::json;
 
 use crate::load::Endpoint;
@@ -73,25 +74,41 @@ async fn write(db: &DatabaseConnection, name: &str) -> Result<i64> {
     let backend = db.get_database_backend();
     let txn = db.begin().await?;
     let slug = name.to_lowercase().replace(' ', "-");
-    let insert = Statement::from_sql_and_values(
-        backend,
-        match backend {
-            DbBackend::Postgres => {
-                "INSERT INTO researchers (slug, display_name, sort_name, open_to_collaborate, works_count, \
-                 followers_count, collaborators_count, close_collaborators_count, linked_works_count, \
-                 topic_norm2, topics_count, created_at) \
-                 VALUES ($1, $2, $3, false, 0, 0, 0, 0, 0, 0, 0, CURRENT_TIMESTAMP) RETURNING id"
-            }
-            _ => {
-                "INSERT INTO researchers (slug, display_name, sort_name, open_to_collaborate, works_count, \
-                 followers_count, collaborators_count, close_collaborators_count, linked_works_count, \
-                 topic_norm2, topics_count, created_at) \
-                 VALUES (?, ?, ?, false, 0, 0, 0, 0, 0, 0, 0, CURRENT_TIMESTAMP) RETURNING id"
-            }
-        },
-        [slug.clone().into(), name.into(), slug.into()],
-    );
-    let id: i64 = txn.query_one_raw(insert).await?.context("the insert returned no id")?.try_get("", "id")?;
+    let columns = [
+        "slug",
+        "display_name",
+        "sort_name",
+        "open_to_collaborate",
+        "works_count",
+        "followers_count",
+        "collaborators_count",
+        "close_collaborators_count",
+        "linked_works_count",
+        "topic_norm2",
+        "topics_count",
+        "created_at",
+    ];
+    let zero = || Expr::val(0);
+    let insert = Query::insert()
+        .into_table(Alias::new("researchers"))
+        .columns(columns.map(Alias::new))
+        .values_panic([
+            Expr::val(slug.clone()),
+            Expr::val(name),
+            Expr::val(slug),
+            Expr::val(false),
+            zero(),
+            zero(),
+            zero(),
+            zero(),
+            zero(),
+            zero(),
+            zero(),
+            Expr::current_timestamp(),
+        ])
+        .returning_col(Alias::new("id"))
+        .to_owned();
+    let id: i64 = txn.query_one(&insert).await?.context("the insert returned no id")?.try_get("", "id")?;
     log_change(&txn, backend, id, "RESEARCHER_ADDED").await?;
     txn.commit().await?;
     Ok(id)
