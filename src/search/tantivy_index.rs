@@ -18,6 +18,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term, TERMINATED};
+use tokio::sync::Semaphore;
 
 use super::analysis;
 use super::collector::{KeysetCollector, SortBy};
@@ -184,6 +185,10 @@ struct Inner {
     researchers: Part<ResearcherFields>,
     status: RwLock<IndexStatus>,
     limits: SearchLimits,
+    /// Searches running at once: one per core. A search is CPU work with no
+    /// waiting in it, so more at once only adds blocking-pool threads (each
+    /// with its own allocator heap) and makes every search slower.
+    searching: Semaphore,
 }
 
 /// The tantivy search engine; cheap to clone (one shared index).
@@ -209,7 +214,8 @@ impl TantivySearch {
         let (schema, fields) = ResearcherFields::schema();
         let researchers = Part::open(location, "researchers", schema, fields, 1)?;
         let status = RwLock::new(IndexStatus::Building { done: 0, total: 0 });
-        let inner = Inner { works, researchers, status, limits };
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let inner = Inner { works, researchers, status, limits, searching: Semaphore::new(cores) };
         // Not ready until the follower has checked which database the
         // index was built from (`accept`) or rebuilt it.
         Ok(Self { inner: Arc::new(inner) })
@@ -376,6 +382,15 @@ impl TantivySearch {
         let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || work(&inner)).await.map_err(AppError::internal)?
     }
+
+    /// Runs a search on the blocking pool once one of the per-core slots is free.
+    async fn search<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> AppResult<T> + Send + 'static,
+    ) -> AppResult<T> {
+        let _slot = self.inner.searching.acquire().await.map_err(AppError::internal)?;
+        self.blocking(work).await
+    }
 }
 
 async fn count(db: &DatabaseConnection, table: &'static str) -> AppResult<u64> {
@@ -490,7 +505,7 @@ impl Search for TantivySearch {
             WorkOrderField::Title => SortBy::Bytes(fields::TITLE_SORT),
             WorkOrderField::CitedByCount => SortBy::Int(fields::CITED_BY),
         };
-        self.blocking(move |inner| {
+        self.search(move |inner| {
             let query = inner.works.fields.query(&query);
             page_of(&inner.works.reader.searcher(), query.as_ref(), sort, order.descending, &page, inner.limits)
         })
@@ -513,7 +528,7 @@ impl Search for TantivySearch {
             ResearcherOrderField::WorksCount => SortBy::Int(fields::WORKS_COUNT),
             ResearcherOrderField::FollowersCount => SortBy::Int(fields::FOLLOWERS_COUNT),
         };
-        self.blocking(move |inner| {
+        self.search(move |inner| {
             let query = inner.researchers.fields.query(&query);
             page_of(&inner.researchers.reader.searcher(), query.as_ref(), sort, order.descending, &page, inner.limits)
         })
