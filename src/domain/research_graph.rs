@@ -229,23 +229,25 @@ pub async fn research_graph(
     }
 
     if !work_ids.is_empty() {
-        // Bylines of the works present: AUTHORED edges from every researcher present.
+        // Bylines of the works present, restricted to the researchers
+        // present: AUTHORED edges. A popular author's largest works carry
+        // thousands of other names, none of them in the graph.
+        let present = std::iter::once(me.id).chain(coauthors.iter().map(|c| c.id));
         let bylines = Query::select()
             .expr_as(Expr::col(authorship::Column::WorkId), "a")
             .expr_as(Expr::col(authorship::Column::ResearcherId), "b")
             .expr_as(Func::cast_as(literal(1), "BIGINT"), "n")
             .from(authorship::Entity)
             .and_where(Expr::col(authorship::Column::WorkId).is_in(work_ids.iter().copied()))
+            .and_where(Expr::col(authorship::Column::ResearcherId).is_in(present))
             .to_owned();
         for row in statement::models::<PairRow>(db, &bylines).await? {
-            if labels.contains_key(&researcher(row.b)) {
-                edges.push(Edge {
-                    source: researcher(row.b),
-                    target: (NodeKind::Work, row.a),
-                    kind: EdgeKind::Authored,
-                    weight: 1,
-                });
-            }
+            edges.push(Edge {
+                source: researcher(row.b),
+                target: (NodeKind::Work, row.a),
+                kind: EdgeKind::Authored,
+                weight: 1,
+            });
         }
         for (work_id, topics) in super::works::topics_by_works(db, &work_ids).await? {
             for topic in topics {
