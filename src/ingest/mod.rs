@@ -4,6 +4,7 @@
 //! its own; the serving side never calls it.
 pub mod bulk;
 pub mod demo;
+pub mod import;
 pub mod recount;
 pub mod sort_keys;
 pub mod synthetic;

@@ -1,0 +1,2 @@
+//! `scholargraph import`: OpenAlex and arXiv records into the catalogue.
+pub mod records;
