@@ -62,6 +62,7 @@ mod m20261130_000013_catalogue_changes;
 mod m20261130_000014_drop_database_search;
 mod m20261130_000015_authorship_work_weight;
 mod m20261130_000016_catalogue_identity;
+mod m20261130_000017_import_sources;
 
 /// Runs plain SQL statements in order: the migrations written as SQL that
 /// is the same on PostgreSQL and SQLite.
@@ -103,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000014_drop_database_search::Migration),
             Box::new(m20261130_000015_authorship_work_weight::Migration),
             Box::new(m20261130_000016_catalogue_identity::Migration),
+            Box::new(m20261130_000017_import_sources::Migration),
         ]
     }
 }

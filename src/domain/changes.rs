@@ -97,10 +97,17 @@ pub enum ChangeKind {
     /// The catalogue was loaded in bulk, behind the log's back: readers
     /// rebuild what they derive from it.
     CatalogueReloaded,
+    /// An import changed a work's fields or topics (`subject_id`); each
+    /// author whose counters or summaries moved gets a
+    /// [`ChangeKind::ResearcherUpdated`].
+    WorkUpdated,
+    /// An import changed the researcher's record or its counters and
+    /// summaries (`subject_id` and `researcher_id`).
+    ResearcherUpdated,
 }
 
 impl ChangeKind {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::ResearcherAdded,
         Self::WorkAdded,
         Self::AuthorshipAdded,
@@ -109,6 +116,8 @@ impl ChangeKind {
         Self::ClaimUpdated,
         Self::ProfileUpdated,
         Self::CatalogueReloaded,
+        Self::WorkUpdated,
+        Self::ResearcherUpdated,
     ];
 
     /// The form stored in `catalogue_changes.kind`.
@@ -122,6 +131,8 @@ impl ChangeKind {
             Self::ProfileUpdated => "PROFILE_UPDATED",
             Self::ResearcherAdded => "RESEARCHER_ADDED",
             Self::CatalogueReloaded => "CATALOGUE_RELOADED",
+            Self::WorkUpdated => "WORK_UPDATED",
+            Self::ResearcherUpdated => "RESEARCHER_UPDATED",
         }
     }
 
@@ -133,11 +144,11 @@ impl ChangeKind {
     /// The subject changes of this kind are about.
     pub const fn subject(self) -> Subject {
         match self {
-            Self::WorkAdded => Subject::Work,
+            Self::WorkAdded | Self::WorkUpdated => Subject::Work,
             Self::AuthorshipAdded => Subject::Authorship,
             Self::Followed | Self::Unfollowed => Subject::Follow,
             Self::ClaimUpdated => Subject::Claim,
-            Self::ProfileUpdated | Self::ResearcherAdded => Subject::Researcher,
+            Self::ProfileUpdated | Self::ResearcherAdded | Self::ResearcherUpdated => Subject::Researcher,
             Self::CatalogueReloaded => Subject::Catalogue,
         }
     }

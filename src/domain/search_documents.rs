@@ -4,7 +4,7 @@
 //! the live index (kept current from the change log) see the same data.
 use std::collections::HashMap;
 
-use entity::{authorship, researcher, researcher_topic, work, work_topic};
+use entity::{authorship, researcher, researcher_name, researcher_topic, work, work_topic};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 
@@ -89,6 +89,12 @@ struct Pair {
     child: i64,
 }
 
+#[derive(FromQueryResult)]
+struct OtherName {
+    researcher_id: i64,
+    name: String,
+}
+
 /// The works of `batch`, in id order, with their topics and authors: three
 /// statements whatever the batch's size.
 pub async fn works(db: &impl ConnectionTrait, batch: Batch<'_>) -> AppResult<Vec<WorkDocument>> {
@@ -144,8 +150,8 @@ struct ResearcherRow {
     pending: bool,
 }
 
-/// The researchers of `batch`, in id order, with their topics and claim
-/// status: two statements whatever the batch's size.
+/// The researchers of `batch`, in id order, with their topics, other names
+/// and claim status: three statements whatever the batch's size.
 pub async fn researchers(db: &impl ConnectionTrait, batch: Batch<'_>) -> AppResult<Vec<ResearcherDocument>> {
     let mut select = Query::select()
         .columns(
@@ -180,11 +186,21 @@ pub async fn researchers(db: &impl ConnectionTrait, batch: Batch<'_>) -> AppResu
         &ids,
     )
     .await?;
+    // Other names the record is known by (OpenAlex's alternatives).
+    let select = Query::select()
+        .expr_as(Expr::col(researcher_name::Column::ResearcherId), "researcher_id")
+        .expr_as(Expr::col(researcher_name::Column::Name), "name")
+        .from(researcher_name::Entity)
+        .and_where(of_parents(Expr::col(researcher_name::Column::ResearcherId), batch, &ids))
+        .order_by(researcher_name::Column::Name, Order::Asc)
+        .to_owned();
+    let other_names: Vec<OtherName> = statement::models(db, &select).await?;
+    let mut other_names = group_by(other_names.into_iter().map(|row| (row.researcher_id, row.name)));
     Ok(rows
         .into_iter()
         .map(|row| ResearcherDocument {
             id: row.id,
-            names: vec![row.display_name],
+            names: std::iter::once(row.display_name).chain(other_names.remove(&row.id).unwrap_or_default()).collect(),
             sort_name: row.sort_name,
             works_count: row.works_count,
             followers_count: row.followers_count,

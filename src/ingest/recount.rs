@@ -5,10 +5,11 @@
 //! and the tests use it too.
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::sea_query::{Alias, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, Statement};
 
 use super::Progress;
-use crate::domain::begin_write;
+use crate::domain::{begin_write, statement};
 use crate::error::AppResult;
 
 /// Counters kept on works, authorships and researchers, and the co-author
@@ -68,6 +69,80 @@ pub const SUMMARIES: &[&str] = &[
       WHERE w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL GROUP BY a.researcher_id) AS c \
      WHERE researchers.id = c.researcher_id",
 ];
+
+/// The same rebuild for the researchers in `touched_researchers` and the
+/// works in `touched_works` only (temporary tables the caller fills): what an
+/// import runs after each batch. The touched researchers must include every
+/// author, before and after, of every touched work, so that a co-author pair
+/// whose count moved has both ends in the set.
+pub const SCOPED: &[&str] = &[
+    "UPDATE works SET authors_count = (SELECT COUNT(*) FROM authorships a WHERE a.work_id = works.id) \
+     WHERE id IN (SELECT id FROM touched_works)",
+    "UPDATE authorships SET work_year = COALESCE(w.year, 0), work_authors_count = w.authors_count \
+     FROM works w WHERE w.id = authorships.work_id AND authorships.work_id IN (SELECT id FROM touched_works)",
+    "UPDATE researchers SET works_count = (SELECT COUNT(*) FROM authorships a WHERE a.researcher_id = researchers.id) \
+     WHERE id IN (SELECT id FROM touched_researchers)",
+    "DELETE FROM collaborations WHERE researcher_id IN (SELECT id FROM touched_researchers) \
+     OR coauthor_id IN (SELECT id FROM touched_researchers)",
+    "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_sort_name) \
+     SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year), r.sort_name \
+     FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
+     JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = b.researcher_id \
+     WHERE a.researcher_id IN (SELECT id FROM touched_researchers) \
+     OR b.researcher_id IN (SELECT id FROM touched_researchers) \
+     GROUP BY a.researcher_id, b.researcher_id, r.sort_name",
+    "DELETE FROM researcher_topics WHERE researcher_id IN (SELECT id FROM touched_researchers)",
+    "DELETE FROM researcher_facets WHERE researcher_id IN (SELECT id FROM touched_researchers)",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT researcher_id, 'year', CAST(work_year AS VARCHAR(8)), COUNT(*) FROM authorships \
+     WHERE work_year <> 0 AND researcher_id IN (SELECT id FROM touched_researchers) GROUP BY researcher_id, work_year",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'kind', w.kind, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+     WHERE a.researcher_id IN (SELECT id FROM touched_researchers) GROUP BY a.researcher_id, w.kind",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'venue', w.venue, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+     WHERE w.venue IS NOT NULL AND a.researcher_id IN (SELECT id FROM touched_researchers) \
+     GROUP BY a.researcher_id, w.venue",
+    "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
+     SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
+     JOIN work_topics wt ON wt.work_id = a.work_id WHERE a.researcher_id IN (SELECT id FROM touched_researchers) \
+     GROUP BY a.researcher_id, wt.topic_id",
+    "UPDATE researchers SET \
+     topic_norm2 = COALESCE((SELECT SUM(CAST(t.works_count AS BIGINT) * t.works_count) FROM researcher_topics t \
+       WHERE t.researcher_id = researchers.id), 0), \
+     topics_count = (SELECT COUNT(*) FROM researcher_topics t WHERE t.researcher_id = researchers.id), \
+     collaborators_count = (SELECT COUNT(*) FROM collaborations c WHERE c.researcher_id = researchers.id), \
+     close_collaborators_count = (SELECT COUNT(*) FROM collaborations c \
+       WHERE c.researcher_id = researchers.id AND c.shared_works >= 2), \
+     linked_works_count = (SELECT COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+       WHERE a.researcher_id = researchers.id AND (w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL)) \
+     WHERE id IN (SELECT id FROM touched_researchers)",
+];
+
+/// Runs [`SCOPED`] for `researchers` and `works` inside the caller's transaction.
+pub async fn run_scoped(txn: &DatabaseTransaction, researchers: &[i64], works: &[i64]) -> AppResult<()> {
+    let backend = txn.get_database_backend();
+    for (table, ids) in [("touched_researchers", researchers), ("touched_works", works)] {
+        let create = format!("CREATE TEMPORARY TABLE IF NOT EXISTS {table} (id BIGINT PRIMARY KEY)");
+        txn.execute_raw(Statement::from_string(backend, create)).await?;
+        txn.execute_raw(Statement::from_string(backend, format!("DELETE FROM {table}"))).await?;
+        for chunk in ids.chunks(TOUCHED_CHUNK) {
+            let mut insert = Query::insert().into_table(Alias::new(table)).columns([Alias::new("id")]).to_owned();
+            for id in chunk {
+                insert.values_panic([(*id).into()]);
+            }
+            statement::execute(txn, &insert).await?;
+        }
+    }
+    for sql in SCOPED {
+        txn.execute_raw(Statement::from_string(backend, *sql)).await?;
+    }
+    Ok(())
+}
+
+/// Ids per insert into the touched tables (well under both databases'
+/// limits on bound parameters).
+const TOUCHED_CHUNK: usize = 1_000;
 
 /// Rebuilds every counter and summary in one transaction, so that readers
 /// see the old values or the new ones, never a half-rebuilt catalogue.

@@ -130,7 +130,8 @@ impl SimilarIndex {
         Ok(())
     }
 
-    /// Re-reads the profiles `changes` touched (the authors of new works);
+    /// Re-reads the profiles `changes` touched (the authors of new works,
+    /// researchers an import changed);
     /// a bulk load reloads everything.
     pub async fn apply(&self, db: &DatabaseConnection, changes: &[Change]) -> AppResult<()> {
         if changes.iter().any(|change| change.kind == ChangeKind::CatalogueReloaded) {
@@ -138,7 +139,7 @@ impl SimilarIndex {
         }
         let mut ids: Vec<i64> = changes
             .iter()
-            .filter(|change| change.kind == ChangeKind::AuthorshipAdded)
+            .filter(|change| matches!(change.kind, ChangeKind::AuthorshipAdded | ChangeKind::ResearcherUpdated))
             .filter_map(|change| change.researcher_id)
             .collect();
         ids.sort_unstable();

@@ -341,7 +341,7 @@ impl TantivySearch {
         let mut researcher_ids = Vec::new();
         for change in batch {
             match change.kind {
-                ChangeKind::WorkAdded => work_ids.push(change.subject_id),
+                ChangeKind::WorkAdded | ChangeKind::WorkUpdated => work_ids.push(change.subject_id),
                 ChangeKind::AuthorshipAdded => {
                     work_ids.push(change.subject_id);
                     researcher_ids.extend(change.researcher_id);
@@ -350,7 +350,8 @@ impl TantivySearch {
                 | ChangeKind::Followed
                 | ChangeKind::Unfollowed
                 | ChangeKind::ClaimUpdated
-                | ChangeKind::ProfileUpdated => researcher_ids.extend(change.researcher_id),
+                | ChangeKind::ProfileUpdated
+                | ChangeKind::ResearcherUpdated => researcher_ids.extend(change.researcher_id),
                 ChangeKind::CatalogueReloaded => {}
             }
         }

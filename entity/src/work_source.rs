@@ -1,0 +1,16 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "work_sources")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub source: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub source_id: String,
+    pub work_id: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
