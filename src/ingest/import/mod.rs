@@ -1,2 +1,3 @@
 //! `scholargraph import`: OpenAlex and arXiv records into the catalogue.
+pub mod input;
 pub mod records;
