@@ -1,3 +1,4 @@
 //! `scholargraph import`: OpenAlex and arXiv records into the catalogue.
+pub mod ids;
 pub mod input;
 pub mod records;
