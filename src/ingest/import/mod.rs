@@ -1,4 +1,5 @@
 //! `scholargraph import`: OpenAlex and arXiv records into the catalogue.
+pub mod arxiv;
 pub mod ids;
 pub mod input;
 pub mod openalex;
