@@ -1,5 +1,6 @@
-//! The command line: `scholargraph [serve|migrate|seed demo|seed synthetic|search-index rebuild|recount|export-schema|token]`.
+//! The command line: `scholargraph [serve|migrate|seed demo|seed synthetic|import openalex|import arxiv|search-index rebuild|recount|export-schema|token]`.
 mod export_schema;
+mod import;
 mod search_index;
 mod seed;
 mod serve;
@@ -27,6 +28,12 @@ enum Command {
     Seed {
         #[command(subcommand)]
         dataset: seed::Dataset,
+    },
+    /// Import OpenAlex or arXiv records from files or standard input
+    /// (migrates first).
+    Import {
+        #[command(subcommand)]
+        source: import::Source,
     },
     /// Manage this instance's search index.
     SearchIndex {
@@ -67,6 +74,7 @@ pub async fn run() -> anyhow::Result<()> {
             println!("recounted every counter and summary in {:.1} s", took.as_secs_f64());
             Ok(())
         }
+        Some(Command::Import { source }) => import::run(source).await,
         Some(Command::SearchIndex { action }) => search_index::run(action).await,
         Some(Command::ExportSchema { output }) => export_schema::run(output),
         Some(Command::Token(args)) => token::run(args),

@@ -11,6 +11,7 @@ mod changes;
 mod errors;
 mod graph;
 mod http;
+mod import;
 mod limits;
 mod pagination;
 mod parsed_documents;

@@ -6,12 +6,17 @@
 //! - A work is the one already known under the same source id (an OpenAlex
 //!   work id, an arXiv id), else the one with the same DOI, else the one with
 //!   the same arXiv id. So a work seen by both sources is one work.
-//! - An author is the researcher known under the same OpenAlex author id,
-//!   else the one with the same ORCID iD. An author known only by name (arXiv
-//!   gives nothing else) is matched only on the byline of a work already
-//!   known: the researcher there whose name has the same sort key (case,
-//!   accents and spacing folded). Anywhere else a bare name never merges: a
-//!   new researcher is made.
+//! - An author on a work already known is the researcher on its byline with
+//!   the author's OpenAlex id or ORCID iD, else the one there whose name has
+//!   the same sort key (case, accents and spacing folded): a byline never
+//!   lists one person twice.
+//! - Elsewhere an author is the researcher with the same OpenAlex author id,
+//!   else the one with the same ORCID iD.
+//! - An author known only by name (arXiv gives nothing else) on a new work
+//!   is the one researcher with that name who shares a work with someone
+//!   named like one of this byline's other authors. A bare name alone never
+//!   merges: with no such co-author, or with two candidates, a new
+//!   researcher is made.
 //!
 //! Which source wins: OpenAlex's values replace a work's (its publication
 //! year over arXiv's first-submission date, its type over "preprint", its
@@ -222,7 +227,15 @@ impl<'a> Batch<'a> {
                 Some(id) => (Source::OpenAlex, id.clone()),
                 None => (imported.source, format!("{}#{}", imported.source_id, index + 1)),
             };
-            let researcher_id = match self.find_author(author, &byline, &matched).await? {
+            let others: Vec<String> = imported
+                .authors
+                .iter()
+                .enumerate()
+                .filter(|(other, _)| *other != index)
+                .map(|(_, other)| sort_key(&other.name))
+                .filter(|other| !other.is_empty())
+                .collect();
+            let researcher_id = match self.find_author(author, &others, &byline, &matched).await? {
                 Some(id) => {
                     if self.attach_author_ids(id, author).await? {
                         self.touched_researchers.insert(id);
@@ -287,34 +300,86 @@ impl<'a> Batch<'a> {
         Ok(())
     }
 
-    /// An author's researcher: by OpenAlex id, by ORCID, or by name on the
-    /// byline of the work already known.
+    /// An author's researcher (see the module's rules): the one with the
+    /// author's OpenAlex id or ORCID iD when already on the byline, else the
+    /// byline's namesake, else the one with that id or iD anywhere, else —
+    /// for an author known only by name — the one namesake who wrote with
+    /// one of this byline's other names.
     async fn find_author(
         &self,
         author: &ImportedAuthor,
+        others: &[String],
         byline: &[BylineEntry],
         matched: &BTreeSet<i64>,
     ) -> AppResult<Option<i64>> {
+        let mut by_id = None;
         if let Some(openalex) = &author.openalex_id {
-            if let Some(id) = self.researcher_by_external_id(ExternalIdScheme::Openalex, openalex).await? {
-                return Ok(Some(id));
-            }
+            by_id = self.researcher_by_external_id(ExternalIdScheme::Openalex, openalex).await?;
         }
-        if let Some(orcid) = &author.orcid {
+        if let (None, Some(orcid)) = (by_id, &author.orcid) {
             let select = Query::select()
                 .column(researcher::Column::Id)
                 .from(researcher::Entity)
                 .and_where(Expr::col(researcher::Column::Orcid).eq(orcid.as_str()))
                 .to_owned();
-            if let Some(id) = self.first_id(&select).await? {
-                return Ok(Some(id));
-            }
+            by_id = self.first_id(&select).await?;
         }
+        if let Some(id) = by_id.filter(|id| byline.iter().any(|entry| entry.researcher_id == *id)) {
+            return Ok(Some(id));
+        }
+        // On a known work, the namesake on its byline is this author, even
+        // when the id names another record: a byline never lists one person twice.
         let key = sort_key(&author.name);
-        Ok(byline
+        let namesake = byline
             .iter()
             .find(|entry| !matched.contains(&entry.researcher_id) && sort_key(&entry.display_name) == key)
-            .map(|entry| entry.researcher_id))
+            .map(|entry| entry.researcher_id);
+        if namesake.is_some() || by_id.is_some() {
+            return Ok(namesake.or(by_id));
+        }
+        if author.openalex_id.is_some() || author.orcid.is_some() || others.is_empty() || key.is_empty() {
+            return Ok(None);
+        }
+        self.namesake_with_a_shared_coauthor(&key, others).await
+    }
+
+    /// The researcher whose name folds to `key` and who shares a work with
+    /// someone whose name folds to one of `others`, when exactly one does.
+    async fn namesake_with_a_shared_coauthor(&self, key: &str, others: &[String]) -> AppResult<Option<i64>> {
+        let select = Query::select()
+            .distinct()
+            .expr_as(Expr::col(("r", researcher::Column::Id)), "id")
+            .from_as(researcher::Entity, "r")
+            .join_as(
+                JoinType::InnerJoin,
+                authorship::Entity,
+                "a",
+                Expr::col(("a", authorship::Column::ResearcherId)).equals(("r", researcher::Column::Id)),
+            )
+            .join_as(
+                JoinType::InnerJoin,
+                authorship::Entity,
+                "b",
+                Expr::col(("b", authorship::Column::WorkId)).equals(("a", authorship::Column::WorkId)).and(
+                    Expr::col(("b", authorship::Column::ResearcherId))
+                        .not_equals(("a", authorship::Column::ResearcherId)),
+                ),
+            )
+            .join_as(
+                JoinType::InnerJoin,
+                researcher::Entity,
+                "o",
+                Expr::col(("o", researcher::Column::Id)).equals(("b", authorship::Column::ResearcherId)),
+            )
+            .and_where(Expr::col(("r", researcher::Column::SortName)).eq(key))
+            .and_where(Expr::col(("o", researcher::Column::SortName)).is_in(others.iter().map(String::as_str)))
+            .limit(2)
+            .to_owned();
+        let found = statement::models::<Id>(self.txn, &select).await?;
+        Ok(match found.as_slice() {
+            [only] => Some(only.id),
+            _ => None,
+        })
     }
 
     async fn researcher_by_external_id(&self, scheme: ExternalIdScheme, value: &str) -> AppResult<Option<i64>> {
