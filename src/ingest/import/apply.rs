@@ -30,7 +30,7 @@ use entity::{
     authorship, external_id, institution, researcher, researcher_name, researcher_source, topic, work, work_source,
     work_topic,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, JoinType, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, InsertStatement, JoinType, OnConflict, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQueryResult};
 
 use super::records::{ImportedAuthor, ImportedInstitution, ImportedResearcher, ImportedWork, Record, Source};
@@ -317,12 +317,7 @@ impl<'a> Batch<'a> {
             by_id = self.researcher_by_external_id(ExternalIdScheme::Openalex, openalex).await?;
         }
         if let (None, Some(orcid)) = (by_id, &author.orcid) {
-            let select = Query::select()
-                .column(researcher::Column::Id)
-                .from(researcher::Entity)
-                .and_where(Expr::col(researcher::Column::Orcid).eq(orcid.as_str()))
-                .to_owned();
-            by_id = self.first_id(&select).await?;
+            by_id = self.researcher_with_orcid(orcid).await?;
         }
         if let Some(id) = by_id.filter(|id| byline.iter().any(|entry| entry.researcher_id == *id)) {
             return Ok(Some(id));
@@ -382,6 +377,21 @@ impl<'a> Batch<'a> {
         })
     }
 
+    async fn researcher_with_orcid(&self, orcid: &str) -> AppResult<Option<i64>> {
+        let select = Query::select()
+            .column(researcher::Column::Id)
+            .from(researcher::Entity)
+            .and_where(Expr::col(researcher::Column::Orcid).eq(orcid))
+            .to_owned();
+        self.first_id(&select).await
+    }
+
+    /// Runs an insert that returns the new row's `id`.
+    async fn inserted_id(&self, insert: &InsertStatement) -> AppResult<i64> {
+        let row = self.txn.query_one(insert).await?.ok_or_else(|| AppError::internal("insert returned no id"))?;
+        Ok(row.try_get::<i64>("", "id")?)
+    }
+
     async fn researcher_by_external_id(&self, scheme: ExternalIdScheme, value: &str) -> AppResult<Option<i64>> {
         let select = Query::select()
             .expr_as(Expr::col(external_id::Column::ResearcherId), "id")
@@ -396,12 +406,7 @@ impl<'a> Batch<'a> {
     /// when no other record holds it; returns whether the record changed.
     async fn attach_author_ids(&self, researcher_id: i64, author: &ImportedAuthor) -> AppResult<bool> {
         let Some(orcid) = &author.orcid else { return Ok(false) };
-        let free = Query::select()
-            .column(researcher::Column::Id)
-            .from(researcher::Entity)
-            .and_where(Expr::col(researcher::Column::Orcid).eq(orcid.as_str()))
-            .to_owned();
-        if self.first_id(&free).await?.is_some() {
+        if self.researcher_with_orcid(orcid).await?.is_some() {
             return Ok(false);
         }
         let update = Query::update()
@@ -414,7 +419,6 @@ impl<'a> Batch<'a> {
     }
 
     async fn insert_work(&self, imported: &ImportedWork) -> AppResult<i64> {
-        let txn = self.txn;
         // A DOI or arXiv id another work holds stays with it.
         let doi = match &imported.doi {
             Some(doi) if !self.doi_taken(doi, None).await? => Some(doi.clone()),
@@ -452,8 +456,7 @@ impl<'a> Batch<'a> {
             ])
             .returning_col(work::Column::Id)
             .to_owned();
-        let row = txn.query_one(&insert).await?.ok_or_else(|| AppError::internal("insert returned no id"))?;
-        Ok(row.try_get::<i64>("", "id")?)
+        self.inserted_id(&insert).await
     }
 
     async fn doi_taken(&self, doi: &str, by_other_than: Option<i64>) -> AppResult<bool> {
@@ -616,17 +619,9 @@ impl<'a> Batch<'a> {
         orcid: Option<&str>,
         institutions: &[ImportedInstitution],
     ) -> AppResult<i64> {
-        let txn = self.txn;
         let slug = self.free_slug(name).await?;
         let orcid = match orcid {
-            Some(orcid) => {
-                let held = Query::select()
-                    .column(researcher::Column::Id)
-                    .from(researcher::Entity)
-                    .and_where(Expr::col(researcher::Column::Orcid).eq(orcid))
-                    .to_owned();
-                self.first_id(&held).await?.is_none().then(|| orcid.to_owned())
-            }
+            Some(orcid) => self.researcher_with_orcid(orcid).await?.is_none().then(|| orcid.to_owned()),
             None => None,
         };
         let affiliation = match institutions.first() {
@@ -653,8 +648,7 @@ impl<'a> Batch<'a> {
             ])
             .returning_col(researcher::Column::Id)
             .to_owned();
-        let row = txn.query_one(&insert).await?.ok_or_else(|| AppError::internal("insert returned no id"))?;
-        let id: i64 = row.try_get("", "id")?;
+        let id = self.inserted_id(&insert).await?;
         self.outcome.researchers_inserted += 1;
         self.changes.push(NewChange::of_researcher(ChangeKind::ResearcherAdded, id));
         self.touched_researchers.insert(id);
@@ -701,8 +695,7 @@ impl<'a> Batch<'a> {
             .values_panic([name.into()])
             .returning_col(topic::Column::Id)
             .to_owned();
-        let row = self.txn.query_one(&insert).await?.ok_or_else(|| AppError::internal("insert returned no id"))?;
-        Ok(row.try_get::<i64>("", "id")?)
+        self.inserted_id(&insert).await
     }
 
     /// An institution by ROR id, else by name; made when unknown.
@@ -731,8 +724,7 @@ impl<'a> Batch<'a> {
             .values_panic([imported.name.clone().into(), imported.country.clone().into(), imported.ror.clone().into()])
             .returning_col(institution::Column::Id)
             .to_owned();
-        let row = self.txn.query_one(&insert).await?.ok_or_else(|| AppError::internal("insert returned no id"))?;
-        Ok(row.try_get::<i64>("", "id")?)
+        self.inserted_id(&insert).await
     }
 
     /// An OpenAlex author object: the researcher with that OpenAlex id or
@@ -743,14 +735,7 @@ impl<'a> Batch<'a> {
         let known = match self.researcher_by_external_id(ExternalIdScheme::Openalex, &imported.openalex_id).await? {
             Some(id) => Some(id),
             None => match &imported.orcid {
-                Some(orcid) => {
-                    let select = Query::select()
-                        .column(researcher::Column::Id)
-                        .from(researcher::Entity)
-                        .and_where(Expr::col(researcher::Column::Orcid).eq(orcid.as_str()))
-                        .to_owned();
-                    self.first_id(&select).await?
-                }
+                Some(orcid) => self.researcher_with_orcid(orcid).await?,
                 None => None,
             },
         };
@@ -793,12 +778,7 @@ impl<'a> Batch<'a> {
                 self.touched_researchers.insert(id);
             }
             if let (None, Some(orcid)) = (&stored.orcid, &imported.orcid) {
-                let held = Query::select()
-                    .column(researcher::Column::Id)
-                    .from(researcher::Entity)
-                    .and_where(Expr::col(researcher::Column::Orcid).eq(orcid.as_str()))
-                    .to_owned();
-                if self.first_id(&held).await?.is_none() {
+                if self.researcher_with_orcid(orcid).await?.is_none() {
                     update.value(researcher::Column::Orcid, orcid.as_str());
                     dirty = true;
                 }
