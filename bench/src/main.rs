@@ -18,6 +18,7 @@ mod cpu;
 mod dataset;
 mod floor;
 mod freshness;
+mod import;
 mod load;
 mod ops;
 mod report;
@@ -67,6 +68,14 @@ struct Args {
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 
+    /// Instead of the serving operations: write this many OpenAlex-shaped
+    /// works to a file, import it into the database (which should be empty)
+    /// with `scholargraph import openalex`, then import it again.
+    #[arg(long)]
+    import_works: Option<u64>,
+    /// The import benchmark's random seed.
+    #[arg(long, default_value_t = 42)]
+    import_seed: u64,
     /// Port the server listens on [default: a free one].
     #[arg(long)]
     port: Option<u16>,
@@ -90,12 +99,15 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<()> {
-    let selected = select_operations(&args.only)?;
-    let wants = |name: &str| selected.iter().any(|s| s == name);
     let server_bin = match &args.server_bin {
         Some(path) => path.clone(),
         None => std::env::current_exe().context("locating the bench binary")?.with_file_name("scholargraph"),
     };
+    if let Some(works) = args.import_works {
+        return import::run(&server_bin, &args.database_url, works, args.import_seed).await;
+    }
+    let selected = select_operations(&args.only)?;
+    let wants = |name: &str| selected.iter().any(|s| s == name);
     let port = match args.port {
         Some(port) => port,
         None => server::free_port()?,

@@ -101,7 +101,7 @@ impl Drop for Server {
 }
 
 /// A value in kB from `/proc/<pid>/status` (`VmRSS`, `VmHWM`, ...).
-fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
+pub(crate) fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.strip_prefix(key).is_some_and(|rest| rest.starts_with(':')))?;
     line[key.len() + 1..].split_whitespace().next()?.parse().ok()
