@@ -107,6 +107,12 @@ pub const SCOPED: &[&str] = &[
      SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a \
      JOIN work_topics wt ON wt.work_id = a.work_id WHERE a.researcher_id IN (SELECT id FROM touched_researchers) \
      GROUP BY a.researcher_id, wt.topic_id",
+];
+
+/// The counters derived from the summaries, for the researchers an import
+/// batch touched: those of [`SCOPED`] and the authors of the works in
+/// `added_works`.
+pub const COUNTERS_OF_TOUCHED: &[&str] = &[
     "UPDATE researchers SET \
      topic_norm2 = COALESCE((SELECT SUM(CAST(t.works_count AS BIGINT) * t.works_count) FROM researcher_topics t \
        WHERE t.researcher_id = researchers.id), 0), \
@@ -116,13 +122,66 @@ pub const SCOPED: &[&str] = &[
        WHERE c.researcher_id = researchers.id AND c.shared_works >= 2), \
      linked_works_count = (SELECT COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
        WHERE a.researcher_id = researchers.id AND (w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL)) \
-     WHERE id IN (SELECT id FROM touched_researchers)",
+     WHERE id IN (SELECT id FROM touched_researchers) \
+     OR id IN (SELECT a.researcher_id FROM authorships a WHERE a.work_id IN (SELECT id FROM added_works))",
 ];
 
-/// Runs [`SCOPED`] for `researchers` and `works` inside the caller's transaction.
-pub async fn run_scoped(txn: &DatabaseTransaction, researchers: &[i64], works: &[i64]) -> AppResult<()> {
+/// The counters and summaries of works new to the catalogue (`added_works`),
+/// added to what is there rather than rebuilt: an import batch's cost then
+/// grows with its own works, not with everything their authors ever wrote.
+/// [`SCOPED`] runs after it, so a researcher it rebuilds is right whatever
+/// this added.
+pub const ADDED: &[&str] = &[
+    "UPDATE works SET authors_count = (SELECT COUNT(*) FROM authorships a WHERE a.work_id = works.id) \
+     WHERE id IN (SELECT id FROM added_works)",
+    "UPDATE authorships SET work_year = COALESCE(w.year, 0), work_authors_count = w.authors_count \
+     FROM works w WHERE w.id = authorships.work_id AND authorships.work_id IN (SELECT id FROM added_works)",
+    "UPDATE researchers SET works_count = works_count + (SELECT COUNT(*) FROM authorships a \
+     WHERE a.researcher_id = researchers.id AND a.work_id IN (SELECT id FROM added_works)) \
+     WHERE id IN (SELECT a.researcher_id FROM authorships a WHERE a.work_id IN (SELECT id FROM added_works))",
+    "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_sort_name) \
+     SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year), r.sort_name \
+     FROM authorships a JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
+     JOIN works w ON w.id = a.work_id JOIN researchers r ON r.id = b.researcher_id \
+     WHERE a.work_id IN (SELECT id FROM added_works) \
+     GROUP BY a.researcher_id, b.researcher_id, r.sort_name \
+     ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET \
+     shared_works = collaborations.shared_works + excluded.shared_works, \
+     first_year = CASE WHEN excluded.first_year IS NULL THEN collaborations.first_year \
+       WHEN collaborations.first_year IS NULL OR excluded.first_year < collaborations.first_year \
+       THEN excluded.first_year ELSE collaborations.first_year END, \
+     last_year = CASE WHEN excluded.last_year IS NULL THEN collaborations.last_year \
+       WHEN collaborations.last_year IS NULL OR excluded.last_year > collaborations.last_year \
+       THEN excluded.last_year ELSE collaborations.last_year END",
+    "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
+     SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id \
+     WHERE a.work_id IN (SELECT id FROM added_works) GROUP BY a.researcher_id, wt.topic_id \
+     ON CONFLICT (researcher_id, topic_id) DO UPDATE SET works_count = researcher_topics.works_count + excluded.works_count",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'year', CAST(a.work_year AS VARCHAR(8)), COUNT(*) FROM authorships a \
+     WHERE a.work_year <> 0 AND a.work_id IN (SELECT id FROM added_works) GROUP BY a.researcher_id, a.work_year \
+     ON CONFLICT (researcher_id, facet, value) DO UPDATE SET works_count = researcher_facets.works_count + excluded.works_count",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'kind', w.kind, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+     WHERE a.work_id IN (SELECT id FROM added_works) GROUP BY a.researcher_id, w.kind \
+     ON CONFLICT (researcher_id, facet, value) DO UPDATE SET works_count = researcher_facets.works_count + excluded.works_count",
+    "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
+     SELECT a.researcher_id, 'venue', w.venue, COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
+     WHERE w.venue IS NOT NULL AND a.work_id IN (SELECT id FROM added_works) GROUP BY a.researcher_id, w.venue \
+     ON CONFLICT (researcher_id, facet, value) DO UPDATE SET works_count = researcher_facets.works_count + excluded.works_count",
+];
+
+/// Runs [`ADDED`] for `added_works`, [`SCOPED`] for `researchers` and `works`,
+/// then [`COUNTERS_OF_TOUCHED`], inside the caller's transaction.
+pub async fn run_scoped(
+    txn: &DatabaseTransaction,
+    added_works: &[i64],
+    researchers: &[i64],
+    works: &[i64],
+) -> AppResult<()> {
     let backend = txn.get_database_backend();
-    for (table, ids) in [("touched_researchers", researchers), ("touched_works", works)] {
+    let tables = [("added_works", added_works), ("touched_researchers", researchers), ("touched_works", works)];
+    for (table, ids) in tables {
         let create = format!("CREATE TEMPORARY TABLE IF NOT EXISTS {table} (id BIGINT PRIMARY KEY)");
         txn.execute_raw(Statement::from_string(backend, create)).await?;
         txn.execute_raw(Statement::from_string(backend, format!("DELETE FROM {table}"))).await?;
@@ -134,7 +193,9 @@ pub async fn run_scoped(txn: &DatabaseTransaction, researchers: &[i64], works: &
             statement::execute(txn, &insert).await?;
         }
     }
-    for sql in SCOPED {
+    let added: &[&str] = if added_works.is_empty() { &[] } else { ADDED };
+    let rebuilt: &[&str] = if researchers.is_empty() && works.is_empty() { &[] } else { SCOPED };
+    for sql in added.iter().chain(rebuilt).chain(COUNTERS_OF_TOUCHED) {
         txn.execute_raw(Statement::from_string(backend, *sql)).await?;
     }
     Ok(())

@@ -71,6 +71,7 @@ pub async fn apply_batch(db: &DatabaseConnection, records: &[Record]) -> AppResu
     let mut batch = Batch {
         txn: &txn,
         outcome: BatchOutcome::default(),
+        added_works: BTreeSet::new(),
         touched_researchers: BTreeSet::new(),
         touched_works: BTreeSet::new(),
         changes: Vec::new(),
@@ -81,10 +82,11 @@ pub async fn apply_batch(db: &DatabaseConnection, records: &[Record]) -> AppResu
             Record::Researcher(person) => batch.researcher(person).await?,
         }
     }
+    let added: Vec<i64> = batch.added_works.iter().copied().collect();
     let researchers: Vec<i64> = batch.touched_researchers.iter().copied().collect();
     let works: Vec<i64> = batch.touched_works.iter().copied().collect();
-    if !researchers.is_empty() || !works.is_empty() {
-        recount::run_scoped(&txn, &researchers, &works).await?;
+    if !added.is_empty() || !researchers.is_empty() || !works.is_empty() {
+        recount::run_scoped(&txn, &added, &researchers, &works).await?;
     }
     // Researchers whose counters moved, unless the log says so already.
     let mut reported: BTreeSet<i64> = batch.changes.iter().filter_map(|change| change.researcher_id).collect();
@@ -107,6 +109,10 @@ const CHANGES_PER_INSERT: usize = 1_000;
 struct Batch<'a> {
     txn: &'a DatabaseTransaction,
     outcome: BatchOutcome,
+    /// Works new to the catalogue: their summaries are added to ([`recount::ADDED`]).
+    added_works: BTreeSet<i64>,
+    /// Known works that changed, and every author of theirs (and researchers
+    /// renamed): their summaries are rebuilt ([`recount::SCOPED`]).
     touched_researchers: BTreeSet<i64>,
     touched_works: BTreeSet<i64>,
     changes: Vec<NewChange>,
@@ -238,7 +244,7 @@ impl<'a> Batch<'a> {
             let researcher_id = match self.find_author(author, &others, &byline, &matched).await? {
                 Some(id) => {
                     if self.attach_author_ids(id, author).await? {
-                        self.touched_researchers.insert(id);
+                        self.changes.push(NewChange::of_researcher(ChangeKind::ResearcherUpdated, id));
                     }
                     id
                 }
@@ -293,7 +299,9 @@ impl<'a> Batch<'a> {
                 researcher_id: Some(researcher_id),
             });
         }
-        if changed {
+        if is_new {
+            self.added_works.insert(work_id);
+        } else if changed {
             self.touched_works.insert(work_id);
             self.touched_researchers.extend(byline.iter().map(|entry| entry.researcher_id));
         }
@@ -651,7 +659,6 @@ impl<'a> Batch<'a> {
         let id = self.inserted_id(&insert).await?;
         self.outcome.researchers_inserted += 1;
         self.changes.push(NewChange::of_researcher(ChangeKind::ResearcherAdded, id));
-        self.touched_researchers.insert(id);
         Ok(id)
     }
 
