@@ -112,8 +112,7 @@ pub const SCOPED: &[&str] = &[
 /// The counters derived from the summaries, for the researchers an import
 /// batch touched: those of [`SCOPED`] and the authors of the works in
 /// `added_works`.
-pub const COUNTERS_OF_TOUCHED: &[&str] = &[
-    "UPDATE researchers SET \
+pub const COUNTERS_OF_TOUCHED: &[&str] = &["UPDATE researchers SET \
      topic_norm2 = COALESCE((SELECT SUM(CAST(t.works_count AS BIGINT) * t.works_count) FROM researcher_topics t \
        WHERE t.researcher_id = researchers.id), 0), \
      topics_count = (SELECT COUNT(*) FROM researcher_topics t WHERE t.researcher_id = researchers.id), \
@@ -123,8 +122,7 @@ pub const COUNTERS_OF_TOUCHED: &[&str] = &[
      linked_works_count = (SELECT COUNT(*) FROM authorships a JOIN works w ON w.id = a.work_id \
        WHERE a.researcher_id = researchers.id AND (w.arxiv_id IS NOT NULL OR w.doi IS NOT NULL)) \
      WHERE id IN (SELECT id FROM touched_researchers) \
-     OR id IN (SELECT a.researcher_id FROM authorships a WHERE a.work_id IN (SELECT id FROM added_works))",
-];
+     OR id IN (SELECT a.researcher_id FROM authorships a WHERE a.work_id IN (SELECT id FROM added_works))"];
 
 /// The counters and summaries of works new to the catalogue (`added_works`),
 /// added to what is there rather than rebuilt: an import batch's cost then
