@@ -41,9 +41,17 @@ async fn import_ok(app: &TestApp, args: &[&str]) -> String {
     run.stdout
 }
 
-/// A path of its own in the temporary directory.
-fn scratch_file(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("scholargraph-import-{}-{name}", uuid::Uuid::new_v4().simple()))
+/// A file of its own in the temporary directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn scratch_file(name: &str) -> Scratch {
+    Scratch(std::env::temp_dir().join(format!("scholargraph-import-{}-{name}", uuid::Uuid::new_v4().simple())))
 }
 
 async fn empty_app() -> TestApp {
@@ -128,8 +136,8 @@ async fn a_malformed_line_is_reported_with_its_file_and_line_and_skipped_unless_
         .collect();
     let path = scratch_file("works.jsonl");
     let text = format!("{}\n{{\"id\": \"https://openalex.org/W1\", \"title\": \n{}\n", lines[0], lines[1]);
-    std::fs::write(&path, text).expect("write the file");
-    let file = path.display().to_string();
+    std::fs::write(&path.0, text).expect("write the file");
+    let file = path.0.display().to_string();
 
     let strict = import(&app, &["openalex", "--strict", &file]).await;
     assert!(!strict.success, "--strict stops at the malformed line");
@@ -223,8 +231,8 @@ async fn an_arxiv_author_matches_by_name_on_a_known_byline_and_stays_apart_elsew
         // An unknown work: a bare name never merges.
         ("2101.00001", "A work nobody knows yet", &["Marc Mézard"]),
     ]);
-    std::fs::write(&path, feed).expect("write the feed");
-    let out = import_ok(&app, &["arxiv", &path.display().to_string()]).await;
+    std::fs::write(&path.0, feed).expect("write the feed");
+    let out = import_ok(&app, &["arxiv", &path.0.display().to_string()]).await;
     assert!(out.contains("works:       1 inserted, 1 updated, 0 unchanged"), "{out}");
 
     assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM researchers").await, researchers_before + 1);
