@@ -68,39 +68,7 @@ pub async fn add_work_in(txn: &DatabaseTransaction, work: &NewWork) -> AppResult
         return Err(AppError::not_found("a topic of the work"));
     }
     let authors = &work.authors;
-    let insert = Query::insert()
-        .into_table(work::Entity)
-        .columns([
-            work::Column::Title,
-            work::Column::Abstract,
-            work::Column::Kind,
-            work::Column::Year,
-            work::Column::Venue,
-            work::Column::Doi,
-            work::Column::ArxivId,
-            work::Column::CitedByCount,
-            work::Column::AuthorsCount,
-            work::Column::CreatedAt,
-        ])
-        .values_panic([
-            work.title.clone().into(),
-            work.summary.clone().into(),
-            work.kind.as_stored().into(),
-            work.year.into(),
-            work.venue.clone().into(),
-            work.doi.clone().into(),
-            work.arxiv_id.clone().into(),
-            work.cited_by_count.into(),
-            (authors.len() as i32).into(),
-            Utc::now().into(),
-        ])
-        .returning_col(work::Column::Id)
-        .to_owned();
-    let row = txn
-        .query_one(&insert)
-        .await
-        .map_err(|e| AppError::conflict_on_unique(e, "a work with this DOI or arXiv id exists"))?;
-    let work_id: i64 = row.ok_or(AppError::Internal)?.try_get("", "id")?;
+    let work_id = insert_work_row(txn, work).await?;
     let year_key = work.year.unwrap_or(0);
 
     for (position, author) in authors.iter().enumerate() {
@@ -365,4 +333,43 @@ pub async fn add_work_in(txn: &DatabaseTransaction, work: &NewWork) -> AppResult
     }));
     changes::record(txn, &added).await?;
     Ok(work_id)
+}
+
+/// Inserts the work's own row (its byline counted as `authors_count`) and
+/// returns its id; the caller writes the byline, topics and summaries. A DOI
+/// or arXiv id another work holds is a `CONFLICT`.
+pub async fn insert_work_row(txn: &DatabaseTransaction, work: &NewWork) -> AppResult<i64> {
+    let insert = Query::insert()
+        .into_table(work::Entity)
+        .columns([
+            work::Column::Title,
+            work::Column::Abstract,
+            work::Column::Kind,
+            work::Column::Year,
+            work::Column::Venue,
+            work::Column::Doi,
+            work::Column::ArxivId,
+            work::Column::CitedByCount,
+            work::Column::AuthorsCount,
+            work::Column::CreatedAt,
+        ])
+        .values_panic([
+            work.title.clone().into(),
+            work.summary.clone().into(),
+            work.kind.as_stored().into(),
+            work.year.into(),
+            work.venue.clone().into(),
+            work.doi.clone().into(),
+            work.arxiv_id.clone().into(),
+            work.cited_by_count.into(),
+            (work.authors.len() as i32).into(),
+            Utc::now().into(),
+        ])
+        .returning_col(work::Column::Id)
+        .to_owned();
+    let row = txn
+        .query_one(&insert)
+        .await
+        .map_err(|e| AppError::conflict_on_unique(e, "a work with this DOI or arXiv id exists"))?;
+    Ok(row.ok_or(AppError::Internal)?.try_get("", "id")?)
 }

@@ -35,6 +35,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQuer
 
 use super::records::{ImportedAuthor, ImportedInstitution, ImportedResearcher, ImportedWork, Record, Source};
 use crate::domain::begin_write;
+use crate::domain::catalogue::{self, NewWork};
 use crate::domain::changes::{self, ChangeKind, NewChange};
 use crate::domain::names::sort_key;
 use crate::domain::researchers::ExternalIdScheme;
@@ -123,6 +124,16 @@ struct Id {
     id: i64,
 }
 
+/// What importing a record changed in a known work.
+#[derive(Debug, Default, Clone, Copy)]
+struct WorkChange {
+    /// Anything stored about it: a field or a source id.
+    fields: bool,
+    /// Something its authors' summaries count: kind, year, venue, an
+    /// identifier, the byline or the topics.
+    summaries: bool,
+}
+
 #[derive(Debug, FromQueryResult)]
 struct StoredWork {
     title: String,
@@ -198,9 +209,9 @@ impl<'a> Batch<'a> {
     async fn work(&mut self, imported: &ImportedWork) -> AppResult<()> {
         let txn = self.txn;
         let known = self.find_work(imported).await?;
-        let (work_id, mut byline, mut changed) = match known {
+        let (work_id, mut byline, mut change) = match known {
             Some(id) => {
-                let changed = self.update_work(id, imported).await?;
+                let change = self.update_work(id, imported).await?;
                 let select = Query::select()
                     .expr_as(Expr::col(("a", authorship::Column::ResearcherId)), "researcher_id")
                     .expr_as(Expr::col(("r", researcher::Column::DisplayName)), "display_name")
@@ -214,14 +225,15 @@ impl<'a> Batch<'a> {
                     )
                     .and_where(Expr::col(("a", authorship::Column::WorkId)).eq(id))
                     .to_owned();
-                (id, statement::models::<BylineEntry>(txn, &select).await?, changed)
+                (id, statement::models::<BylineEntry>(txn, &select).await?, change)
             }
-            None => (self.insert_work(imported).await?, Vec::new(), true),
+            None => (self.insert_work(imported).await?, Vec::new(), WorkChange::default()),
         };
         let is_new = known.is_none();
-        changed |= self.record_source_of_work(work_id, imported.source, &imported.source_id).await?;
+        // A new source id is provenance only: it changes no summary.
+        change.fields |= self.record_source_of_work(work_id, imported.source, &imported.source_id).await?;
         if let Some(openalex) = &imported.openalex_id {
-            changed |= self.record_source_of_work(work_id, Source::OpenAlex, openalex).await?;
+            change.fields |= self.record_source_of_work(work_id, Source::OpenAlex, openalex).await?;
         }
 
         // The byline: match each author, add the ones the work lacks.
@@ -279,14 +291,14 @@ impl<'a> Batch<'a> {
                         .to_owned(),
                 )
                 .to_owned();
-            changed |= statement::execute(txn, &link).await? > 0;
+            change.summaries |= statement::execute(txn, &link).await? > 0;
         }
-        changed |= !added.is_empty();
+        change.summaries |= !added.is_empty();
 
         if is_new {
             self.outcome.works_inserted += 1;
             self.changes.push(NewChange { kind: ChangeKind::WorkAdded, subject_id: work_id, researcher_id: None });
-        } else if changed {
+        } else if change.fields || change.summaries {
             self.outcome.works_updated += 1;
             self.changes.push(NewChange { kind: ChangeKind::WorkUpdated, subject_id: work_id, researcher_id: None });
         } else {
@@ -301,7 +313,7 @@ impl<'a> Batch<'a> {
         }
         if is_new {
             self.added_works.insert(work_id);
-        } else if changed {
+        } else if change.summaries {
             self.touched_works.insert(work_id);
             self.touched_researchers.extend(byline.iter().map(|entry| entry.researcher_id));
         }
@@ -436,35 +448,20 @@ impl<'a> Batch<'a> {
             Some(arxiv) if !self.arxiv_taken(arxiv, None).await? => Some(arxiv.clone()),
             _ => None,
         };
-        let insert = Query::insert()
-            .into_table(work::Entity)
-            .columns([
-                work::Column::Title,
-                work::Column::Abstract,
-                work::Column::Kind,
-                work::Column::Year,
-                work::Column::Venue,
-                work::Column::Doi,
-                work::Column::ArxivId,
-                work::Column::CitedByCount,
-                work::Column::AuthorsCount,
-                work::Column::CreatedAt,
-            ])
-            .values_panic([
-                imported.title.clone().into(),
-                imported.summary.clone().into(),
-                imported.kind.as_stored().into(),
-                imported.year.into(),
-                imported.venue.clone().into(),
-                doi.into(),
-                arxiv_id.into(),
-                imported.cited_by_count.unwrap_or(0).into(),
-                0.into(),
-                Utc::now().into(),
-            ])
-            .returning_col(work::Column::Id)
-            .to_owned();
-        self.inserted_id(&insert).await
+        // The byline and topics are written after, with the summaries.
+        let row = NewWork {
+            title: imported.title.clone(),
+            summary: imported.summary.clone(),
+            kind: imported.kind,
+            year: imported.year,
+            venue: imported.venue.clone(),
+            doi,
+            arxiv_id,
+            cited_by_count: imported.cited_by_count.unwrap_or(0),
+            authors: Vec::new(),
+            topics: Vec::new(),
+        };
+        catalogue::insert_work_row(self.txn, &row).await
     }
 
     async fn doi_taken(&self, doi: &str, by_other_than: Option<i64>) -> AppResult<bool> {
@@ -491,9 +488,8 @@ impl<'a> Batch<'a> {
         Ok(self.first_id(&select).await?.is_some())
     }
 
-    /// Merges a known work's fields by the sources' precedence; returns
-    /// whether anything changed.
-    async fn update_work(&self, id: i64, imported: &ImportedWork) -> AppResult<bool> {
+    /// Merges a known work's fields by the sources' precedence; says what changed.
+    async fn update_work(&self, id: i64, imported: &ImportedWork) -> AppResult<WorkChange> {
         let txn = self.txn;
         let select = Query::select()
             .columns([
@@ -514,35 +510,37 @@ impl<'a> Batch<'a> {
         };
         let authoritative = imported.source == Source::OpenAlex;
         let mut update = Query::update().table(work::Entity).and_where(Expr::col(work::Column::Id).eq(id)).to_owned();
-        let mut changed = false;
-        let mut set = |column: work::Column, value: sea_orm::Value| {
+        let mut change = WorkChange::default();
+        // `counted`: the field feeds the authors' summaries (facets, linked works).
+        let mut set = |column: work::Column, value: sea_orm::Value, counted: bool| {
             update.value(column, value);
-            changed = true;
+            change.fields = true;
+            change.summaries |= counted;
         };
         if authoritative && imported.title != stored.title {
-            set(work::Column::Title, imported.title.clone().into());
+            set(work::Column::Title, imported.title.clone().into(), false);
         }
         if let Some(summary) = &imported.summary {
             if (authoritative || stored.summary.is_none()) && stored.summary.as_ref() != Some(summary) {
-                set(work::Column::Abstract, summary.clone().into());
+                set(work::Column::Abstract, summary.clone().into(), false);
             }
         }
         if authoritative && imported.kind.as_stored() != stored.kind {
-            set(work::Column::Kind, imported.kind.as_stored().into());
+            set(work::Column::Kind, imported.kind.as_stored().into(), true);
         }
         if let Some(year) = imported.year {
             if (authoritative || stored.year.is_none()) && stored.year != Some(year) {
-                set(work::Column::Year, year.into());
+                set(work::Column::Year, year.into(), true);
             }
         }
         if let Some(venue) = &imported.venue {
             if (authoritative || stored.venue.is_none()) && stored.venue.as_ref() != Some(venue) {
-                set(work::Column::Venue, venue.clone().into());
+                set(work::Column::Venue, venue.clone().into(), true);
             }
         }
         if let Some(cited) = imported.cited_by_count {
             if authoritative && stored.cited_by_count != cited {
-                set(work::Column::CitedByCount, cited.into());
+                set(work::Column::CitedByCount, cited.into(), false);
             }
         }
         // Identifiers fill gaps only, and never take one another work holds.
@@ -555,17 +553,15 @@ impl<'a> Batch<'a> {
             _ => false,
         };
         if fill_doi {
-            update.value(work::Column::Doi, imported.doi.clone());
-            changed = true;
+            set(work::Column::Doi, imported.doi.clone().into(), true);
         }
         if fill_arxiv {
-            update.value(work::Column::ArxivId, imported.arxiv_id.clone());
-            changed = true;
+            set(work::Column::ArxivId, imported.arxiv_id.clone().into(), true);
         }
-        if changed {
+        if change.fields {
             statement::execute(txn, &update).await?;
         }
-        Ok(changed)
+        Ok(change)
     }
 
     /// Records that `source` knows the work as `source_id`; returns whether
