@@ -21,6 +21,14 @@ use super::statement::{self, literal, subquery};
 use super::works::WorkKind;
 use crate::error::{AppError, AppResult};
 
+/// The longest byline whose authors become each other's collaborators.
+/// A consortium paper (hundreds or thousands of authors) would add a pair
+/// row for every two of them, growing with the square of the byline, and
+/// would make everyone on it a "collaborator" of everyone else; its authors
+/// still count it among their works, topics and facets. 100 is also where
+/// OpenAlex truncates a work's author list.
+pub const LARGEST_COLLABORATIVE_BYLINE: usize = 100;
+
 #[derive(Debug, Clone)]
 pub struct NewWork {
     pub title: String,
@@ -260,6 +268,7 @@ pub async fn add_work_in(txn: &DatabaseTransaction, work: &NewWork) -> AppResult
             Expr::col(("r", researcher::Column::Id)).equals(("b", authorship::Column::ResearcherId)),
         )
         .and_where(Expr::col(("a", authorship::Column::WorkId)).eq(work_id))
+        .and_where(Expr::col(("w", work::Column::AuthorsCount)).lte(LARGEST_COLLABORATIVE_BYLINE as i64))
         .to_owned();
     // The earlier (later) of the kept and the new year, a missing year
     // never winning.
@@ -339,37 +348,58 @@ pub async fn add_work_in(txn: &DatabaseTransaction, work: &NewWork) -> AppResult
 /// returns its id; the caller writes the byline, topics and summaries. A DOI
 /// or arXiv id another work holds is a `CONFLICT`.
 pub async fn insert_work_row(txn: &DatabaseTransaction, work: &NewWork) -> AppResult<i64> {
-    let insert = Query::insert()
-        .into_table(work::Entity)
-        .columns([
-            work::Column::Title,
-            work::Column::Abstract,
-            work::Column::Kind,
-            work::Column::Year,
-            work::Column::Venue,
-            work::Column::Doi,
-            work::Column::ArxivId,
-            work::Column::CitedByCount,
-            work::Column::AuthorsCount,
-            work::Column::CreatedAt,
-        ])
-        .values_panic([
-            work.title.clone().into(),
-            work.summary.clone().into(),
-            work.kind.as_stored().into(),
-            work.year.into(),
-            work.venue.clone().into(),
-            work.doi.clone().into(),
-            work.arxiv_id.clone().into(),
-            work.cited_by_count.into(),
-            (work.authors.len() as i32).into(),
-            Utc::now().into(),
-        ])
-        .returning_col(work::Column::Id)
-        .to_owned();
+    let mut insert = Query::insert().into_table(work::Entity).columns(WORK_ROW_COLUMNS).to_owned();
+    insert.values_panic(work_row(work)).returning_col(work::Column::Id);
     let row = txn
         .query_one(&insert)
         .await
         .map_err(|e| AppError::conflict_on_unique(e, "a work with this DOI or arXiv id exists"))?;
     Ok(row.ok_or(AppError::Internal)?.try_get("", "id")?)
+}
+
+/// Inserts many works' own rows under ids the caller reserved (an import
+/// batch), as [`insert_work_row`] inserts one.
+pub async fn insert_work_rows(txn: &DatabaseTransaction, works: &[(i64, NewWork)]) -> AppResult<()> {
+    // Bound parameters per statement stay under SQLite's limit.
+    for chunk in works.chunks(2_000) {
+        let mut insert = Query::insert()
+            .into_table(work::Entity)
+            .columns(std::iter::once(work::Column::Id).chain(WORK_ROW_COLUMNS))
+            .to_owned();
+        for (id, work) in chunk {
+            insert.values_panic(std::iter::once(Expr::val(*id)).chain(work_row(work)));
+        }
+        txn.execute(&insert)
+            .await
+            .map_err(|e| AppError::conflict_on_unique(e, "a work with this DOI or arXiv id exists"))?;
+    }
+    Ok(())
+}
+
+const WORK_ROW_COLUMNS: [work::Column; 10] = [
+    work::Column::Title,
+    work::Column::Abstract,
+    work::Column::Kind,
+    work::Column::Year,
+    work::Column::Venue,
+    work::Column::Doi,
+    work::Column::ArxivId,
+    work::Column::CitedByCount,
+    work::Column::AuthorsCount,
+    work::Column::CreatedAt,
+];
+
+fn work_row(work: &NewWork) -> [Expr; 10] {
+    [
+        work.title.clone().into(),
+        work.summary.clone().into(),
+        work.kind.as_stored().into(),
+        work.year.into(),
+        work.venue.clone().into(),
+        work.doi.clone().into(),
+        work.arxiv_id.clone().into(),
+        work.cited_by_count.into(),
+        (work.authors.len() as i32).into(),
+        Utc::now().into(),
+    ]
 }

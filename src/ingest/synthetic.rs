@@ -13,6 +13,7 @@ use sea_orm::DatabaseConnection;
 
 use super::bulk::{BulkWriter, Cell};
 use super::Progress;
+use crate::domain::catalogue::LARGEST_COLLABORATIVE_BYLINE;
 use crate::domain::names::sort_key;
 use crate::domain::works::WorkKind;
 use crate::error::{AppError, AppResult};
@@ -879,6 +880,9 @@ struct CoauthorPairs {
 
 impl CoauthorPairs {
     fn add_byline(&mut self, authors: &[u64], year: u16) {
+        if authors.len() > LARGEST_COLLABORATIVE_BYLINE {
+            return;
+        }
         for (i, a) in authors.iter().enumerate() {
             for b in &authors[i + 1..] {
                 let (low, high) = if a < b { (*a, *b) } else { (*b, *a) };

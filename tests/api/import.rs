@@ -242,3 +242,98 @@ async fn an_arxiv_author_matches_by_name_on_a_known_byline_and_stays_apart_elsew
     assert_eq!(namesake["researcher"], json!({ "displayName": "Marc Mézard", "counts": { "works": 1 } }));
     assert_summaries_agree(&app).await;
 }
+
+/// An OpenAlex work line with the given authors (`A<n>`, named `Author <n>`).
+fn openalex_work(id: u32, year: u32, authors: &[u32], topics: &[u32]) -> String {
+    let authorships: Vec<Value> = authors
+        .iter()
+        .map(|a| {
+            json!({ "author": { "id": format!("https://openalex.org/A{a}"), "display_name": format!("Author {a}") },
+                    "institutions": [{ "display_name": format!("Institution {}", a % 3) }] })
+        })
+        .collect();
+    let topics: Vec<Value> = topics.iter().map(|t| json!({ "display_name": format!("Topic {t}") })).collect();
+    json!({ "id": format!("https://openalex.org/W{id}"), "doi": format!("https://doi.org/10.5555/t.{id}"),
+            "display_name": format!("Work {id}"), "publication_year": year, "type": "article",
+            "primary_location": { "source": { "display_name": format!("Journal {}", id % 4) } },
+            "authorships": authorships, "topics": topics })
+    .to_string()
+}
+
+/// The co-author counts a file of works must give, counted here from the
+/// bylines themselves: `(distinct co-authors, those sharing two works or more)`.
+fn expected_coauthors(bylines: &[Vec<u32>], author: u32) -> (usize, usize) {
+    let mut shared: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    for byline in bylines.iter().filter(|byline| byline.len() <= 100 && byline.contains(&author)) {
+        for other in byline.iter().filter(|other| **other != author) {
+            *shared.entry(*other).or_default() += 1;
+        }
+    }
+    (shared.len(), shared.values().filter(|n| **n >= 2).count())
+}
+
+#[tokio::test]
+async fn batches_of_any_size_keep_summaries_exact_and_a_consortium_byline_adds_no_collaborators() {
+    // 60 works by 12 authors, each byline two to four of them; one work
+    // listed twice; one consortium paper of 150 authors, author 1 among them.
+    let mut bylines: Vec<Vec<u32>> =
+        (0..60u32).map(|n| (0..2 + n % 3).map(|k| (n * 5 + k * 7) % 12 + 1).collect()).collect();
+    for byline in &mut bylines {
+        byline.dedup();
+    }
+    let consortium: Vec<u32> = std::iter::once(1).chain(1001..1150).collect();
+    bylines.push(consortium.clone());
+    let mut lines: Vec<String> = bylines
+        .iter()
+        .enumerate()
+        .map(|(n, byline)| openalex_work(n as u32 + 1, 2000 + n as u32 % 7, byline, &[n as u32 % 5, 9]))
+        .collect();
+    lines.insert(30, lines[12].clone());
+    let file = scratch_file("batches.jsonl");
+    std::fs::write(&file.0, lines.join("\n") + "\n").expect("write the works");
+    let path = file.0.display().to_string();
+
+    let mut answers = Vec::new();
+    for batch_size in ["1", "7", "1000"] {
+        let app = empty_app().await;
+        let first = import_ok(&app, &["openalex", "--batch-size", batch_size, &path]).await;
+        assert!(first.contains("works:       61 inserted, 0 updated, 1 unchanged"), "batch size {batch_size}: {first}");
+        assert_summaries_agree(&app).await;
+        let counts = |author: u32| {
+            let app = &app;
+            async move {
+                app.data(
+                    &format!("query {{ researcher(slug: \"author-{author}\") {{ counts {{ works collaborators closeCollaborators }} }} }}"),
+                    json!({}),
+                )
+                .await["researcher"]["counts"]
+                    .clone()
+            }
+        };
+        for author in [1, 2, 7, 12] {
+            let works = bylines.iter().filter(|byline| byline.contains(&author)).count();
+            let (collaborators, close) = expected_coauthors(&bylines, author);
+            assert_eq!(
+                counts(author).await,
+                json!({ "works": works, "collaborators": collaborators, "closeCollaborators": close }),
+                "author {author}, batch size {batch_size}"
+            );
+        }
+        // On the consortium paper only: it counts as a work, and makes no co-authors.
+        assert_eq!(counts(1100).await, json!({ "works": 1, "collaborators": 0, "closeCollaborators": 0 }));
+
+        let changes_before = count(&app, "SELECT COUNT(*) AS n FROM catalogue_changes").await;
+        let again = import_ok(&app, &["openalex", "--batch-size", batch_size, &path]).await;
+        assert!(again.contains("works:       0 inserted, 0 updated, 62 unchanged"), "{again}");
+        assert_eq!(count(&app, "SELECT COUNT(*) AS n FROM catalogue_changes").await, changes_before);
+        answers.push(
+            app.data(
+                "query { researchers(first: 100, orderBy: { field: DISPLAY_NAME, direction: ASC }) { totalCount nodes { slug counts { works collaborators closeCollaborators } } } }",
+                json!({}),
+            )
+            .await,
+        );
+    }
+    assert_eq!(answers[0], answers[1], "batch sizes 1 and 7 agree");
+    assert_eq!(answers[1], answers[2], "batch sizes 7 and 1000 agree");
+}

@@ -50,12 +50,16 @@ const CHECKS: &[(&str, &str, &str)] = &[
         "SELECT a.work_id, a.researcher_id, (SELECT COUNT(*) FROM authorships b WHERE b.work_id = a.work_id) \
          FROM authorships a",
     ),
+    // A byline of more than 100 authors adds no co-author pairs (README,
+    // "Consortium bylines").
     (
         "collaborations",
         "SELECT researcher_id, coauthor_id, shared_works, first_year, last_year FROM collaborations",
         "SELECT a.researcher_id, b.researcher_id, COUNT(*), MIN(w.year), MAX(w.year) FROM authorships a \
          JOIN authorships b ON b.work_id = a.work_id AND b.researcher_id <> a.researcher_id \
-         JOIN works w ON w.id = a.work_id GROUP BY a.researcher_id, b.researcher_id",
+         JOIN works w ON w.id = a.work_id \
+         WHERE (SELECT COUNT(*) FROM authorships n WHERE n.work_id = a.work_id) <= 100 \
+         GROUP BY a.researcher_id, b.researcher_id",
     ),
     (
         "collaboration names",

@@ -23,16 +23,21 @@
 //! venue and citation count). arXiv only fills what a work lacks (an
 //! abstract, a DOI, the arXiv id). A byline only grows: authors the work
 //! lacks are added after the others, none is removed. Topics likewise.
-use std::collections::BTreeSet;
+//!
+//! A batch is matched in memory against what [`Known::look_up`] read for
+//! all of its records at once; its new rows go out as multi-row inserts
+//! under ids reserved up front ([`IdPool`]), so a batch costs a few dozen
+//! statements whatever its size.
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{
-    authorship, external_id, institution, researcher, researcher_name, researcher_source, topic, work, work_source,
-    work_topic,
+    authorship, external_id, institution, researcher, researcher_name, researcher_source, work, work_source, work_topic,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, Func, InsertStatement, JoinType, OnConflict, Query};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, FromQueryResult};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, OnConflict, Query, UpdateStatement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult, Value};
 
+use super::lookup::{author_provenance, BylineEntry, Known, StoredResearcher, StoredWork};
 use super::records::{ImportedAuthor, ImportedInstitution, ImportedResearcher, ImportedWork, Record, Source};
 use crate::domain::begin_write;
 use crate::domain::catalogue::{self, NewWork};
@@ -69,20 +74,16 @@ impl BatchOutcome {
 /// change-log row they move.
 pub async fn apply_batch(db: &DatabaseConnection, records: &[Record]) -> AppResult<BatchOutcome> {
     let txn = begin_write(db).await?;
-    let mut batch = Batch {
-        txn: &txn,
-        outcome: BatchOutcome::default(),
-        added_works: BTreeSet::new(),
-        touched_researchers: BTreeSet::new(),
-        touched_works: BTreeSet::new(),
-        changes: Vec::new(),
-    };
+    let known = Known::look_up(&txn, records).await?;
+    let mut batch = Batch::new(&txn, known);
+    batch.reserve_ids(records).await?;
     for record in records {
         match record {
             Record::Work(work) => batch.work(work).await?,
             Record::Researcher(person) => batch.researcher(person).await?,
         }
     }
+    batch.write().await?;
     let added: Vec<i64> = batch.added_works.iter().copied().collect();
     let researchers: Vec<i64> = batch.touched_researchers.iter().copied().collect();
     let works: Vec<i64> = batch.touched_works.iter().copied().collect();
@@ -107,21 +108,85 @@ pub async fn apply_batch(db: &DatabaseConnection, records: &[Record]) -> AppResu
 /// Change-log rows per insert: 5 parameters each, under SQLite's limit.
 const CHANGES_PER_INSERT: usize = 1_000;
 
-struct Batch<'a> {
-    txn: &'a DatabaseTransaction,
-    outcome: BatchOutcome,
-    /// Works new to the catalogue: their summaries are added to ([`recount::ADDED`]).
-    added_works: BTreeSet<i64>,
-    /// Known works that changed, and every author of theirs (and researchers
-    /// renamed): their summaries are rebuilt ([`recount::SCOPED`]).
-    touched_researchers: BTreeSet<i64>,
-    touched_works: BTreeSet<i64>,
-    changes: Vec<NewChange>,
+/// Bound parameters per multi-row insert: under SQLite's limit (32 766).
+const PARAMETERS_PER_INSERT: usize = 30_000;
+
+/// Ids for one table's new rows, reserved before they are written so that
+/// a batch can link rows it has not inserted yet. On PostgreSQL they come
+/// from the table's sequence (other writers never get them); on SQLite the
+/// batch holds the write lock, so the ids after the highest one ever given
+/// are free.
+struct IdPool {
+    table: &'static str,
+    free: Vec<i64>,
+    /// SQLite: the next id to give out, once read.
+    next: Option<i64>,
 }
 
 #[derive(Debug, FromQueryResult)]
 struct Id {
     id: i64,
+}
+
+impl IdPool {
+    fn new(table: &'static str) -> Self {
+        Self { table, free: Vec::new(), next: None }
+    }
+
+    async fn reserve(&mut self, txn: &DatabaseTransaction, count: usize) -> AppResult<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        let table = self.table;
+        let backend = txn.get_database_backend();
+        let mut ids: Vec<i64> = match backend {
+            DbBackend::Postgres => {
+                let sql = format!(
+                    "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id FROM generate_series(1, {count})"
+                );
+                let rows = txn.query_all_raw(sea_orm::Statement::from_string(backend, sql)).await?;
+                rows.iter().map(|row| Id::from_query_result(row, "").map(|row| row.id)).collect::<Result<_, _>>()?
+            }
+            _ => {
+                let next = match self.next {
+                    Some(next) => next,
+                    None => {
+                        // AUTOINCREMENT never reuses an id, even a deleted row's.
+                        let sql = format!(
+                            "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = '{table}'), 0), \
+                             COALESCE((SELECT MAX(id) FROM {table}), 0)) + 1 AS id"
+                        );
+                        let row = txn.query_one_raw(sea_orm::Statement::from_string(backend, sql)).await?;
+                        row.ok_or_else(|| AppError::internal("no next id"))?.try_get::<i64>("", "id")?
+                    }
+                };
+                self.next = Some(next + count as i64);
+                (next..next + count as i64).collect()
+            }
+        };
+        ids.reverse();
+        ids.append(&mut self.free);
+        self.free = ids;
+        Ok(())
+    }
+
+    async fn next(&mut self, txn: &DatabaseTransaction) -> AppResult<i64> {
+        if self.free.is_empty() {
+            self.reserve(txn, REFILL).await?;
+        }
+        self.free.pop().ok_or_else(|| AppError::internal(format_args!("no id reserved for {}", self.table)))
+    }
+}
+
+/// Ids reserved when a batch needs more than it estimated.
+const REFILL: usize = 16;
+
+/// A researcher this batch creates.
+struct NewResearcher {
+    id: i64,
+    name: String,
+    orcid: Option<String>,
+    affiliation_id: Option<i64>,
 }
 
 /// What importing a record changed in a known work.
@@ -134,166 +199,217 @@ struct WorkChange {
     summaries: bool,
 }
 
-#[derive(Debug, FromQueryResult)]
-struct StoredWork {
-    title: String,
-    summary: Option<String>,
-    kind: String,
-    year: Option<i32>,
-    venue: Option<String>,
-    doi: Option<String>,
-    arxiv_id: Option<String>,
-    cited_by_count: i32,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct BylineEntry {
-    researcher_id: i64,
-    display_name: String,
-    position: i32,
-}
-
-#[derive(Debug, FromQueryResult)]
-struct StoredResearcher {
-    display_name: String,
-    orcid: Option<String>,
-    affiliation_id: Option<i64>,
+struct Batch<'a> {
+    txn: &'a DatabaseTransaction,
+    /// The catalogue as this batch leaves it: what was read, and what the
+    /// batch has added so far.
+    known: Known,
+    work_ids: IdPool,
+    researcher_ids: IdPool,
+    topic_ids: IdPool,
+    institution_ids: IdPool,
+    outcome: BatchOutcome,
+    /// Works new to the catalogue: their summaries are added to ([`recount::added`]).
+    added_works: BTreeSet<i64>,
+    /// Known works that changed, and every author of theirs (and researchers
+    /// renamed): their summaries are rebuilt ([`recount::scoped`]).
+    touched_researchers: BTreeSet<i64>,
+    touched_works: BTreeSet<i64>,
+    changes: Vec<NewChange>,
+    /// For name-only matching within the batch: researchers on its bylines
+    /// by the sort key of their name there, and the sort keys of their
+    /// co-authors there.
+    batch_namesakes: HashMap<String, BTreeSet<i64>>,
+    batch_coauthors: HashMap<i64, HashSet<String>>,
+    // Rows to write, parents first (`write`).
+    new_institutions: Vec<(i64, ImportedInstitution)>,
+    new_topics: Vec<(i64, String)>,
+    new_researchers: Vec<NewResearcher>,
+    new_researcher_at: HashMap<i64, usize>,
+    new_works: Vec<(i64, NewWork)>,
+    updates: Vec<UpdateStatement>,
+    /// Researchers matched by name or id who may take the ORCID iD the source gives.
+    orcids_to_attach: Vec<(i64, String)>,
+    authorships: Vec<[Value; 3]>,
+    work_topics: Vec<[Value; 2]>,
+    work_sources: Vec<[Value; 3]>,
+    researcher_sources: Vec<[Value; 3]>,
+    external_ids: Vec<[Value; 3]>,
+    researcher_names: Vec<[Value; 2]>,
 }
 
 impl<'a> Batch<'a> {
-    async fn first_id(&self, select: &sea_orm::sea_query::SelectStatement) -> AppResult<Option<i64>> {
-        Ok(statement::models::<Id>(self.txn, select).await?.into_iter().next().map(|row| row.id))
+    fn new(txn: &'a DatabaseTransaction, known: Known) -> Self {
+        Self {
+            txn,
+            known,
+            work_ids: IdPool::new("works"),
+            researcher_ids: IdPool::new("researchers"),
+            topic_ids: IdPool::new("topics"),
+            institution_ids: IdPool::new("institutions"),
+            outcome: BatchOutcome::default(),
+            added_works: BTreeSet::new(),
+            touched_researchers: BTreeSet::new(),
+            touched_works: BTreeSet::new(),
+            changes: Vec::new(),
+            batch_namesakes: HashMap::new(),
+            batch_coauthors: HashMap::new(),
+            new_institutions: Vec::new(),
+            new_topics: Vec::new(),
+            new_researchers: Vec::new(),
+            new_researcher_at: HashMap::new(),
+            new_works: Vec::new(),
+            updates: Vec::new(),
+            orcids_to_attach: Vec::new(),
+            authorships: Vec::new(),
+            work_topics: Vec::new(),
+            work_sources: Vec::new(),
+            researcher_sources: Vec::new(),
+            external_ids: Vec::new(),
+            researcher_names: Vec::new(),
+        }
     }
 
-    /// The work `imported` is, if the catalogue knows it.
-    async fn find_work(&self, imported: &ImportedWork) -> AppResult<Option<i64>> {
-        let by_source = |source: Source, id: &str| {
-            Query::select()
-                .expr_as(Expr::col(work_source::Column::WorkId), "id")
-                .from(work_source::Entity)
-                .and_where(Expr::col(work_source::Column::Source).eq(source.as_stored()))
-                .and_where(Expr::col(work_source::Column::SourceId).eq(id))
-                .to_owned()
-        };
-        let mut candidates = vec![by_source(imported.source, &imported.source_id)];
-        if let Some(openalex) = &imported.openalex_id {
-            candidates.push(by_source(Source::OpenAlex, openalex));
+    /// Reserves about as many ids as the batch will need (more are taken
+    /// one refill at a time), in one statement per table.
+    async fn reserve_ids(&mut self, records: &[Record]) -> AppResult<()> {
+        let mut works: HashSet<(Source, &str)> = HashSet::new();
+        let mut people: HashSet<String> = HashSet::new();
+        let mut name_only = 0usize;
+        let mut topics: HashSet<&str> = HashSet::new();
+        let mut institutions: HashSet<&str> = HashSet::new();
+        fn institution<'r>(known: &Known, found: Option<&'r ImportedInstitution>) -> Option<&'r str> {
+            let found = found?;
+            let by_ror = found.ror.as_ref().is_some_and(|ror| known.institutions_by_ror.contains_key(ror));
+            (!by_ror && !known.institutions_by_name.contains_key(&found.name)).then_some(found.name.as_str())
         }
-        if let Some(doi) = &imported.doi {
-            candidates.push(
-                Query::select()
-                    .column(work::Column::Id)
-                    .from(work::Entity)
-                    .and_where(Func::lower(Expr::col(work::Column::Doi)).eq(doi.to_lowercase()))
-                    .to_owned(),
-            );
-        }
-        if let Some(arxiv) = &imported.arxiv_id {
-            candidates.push(by_source(Source::Arxiv, arxiv));
-            candidates.push(
-                Query::select()
-                    .column(work::Column::Id)
-                    .from(work::Entity)
-                    .and_where(Expr::col(work::Column::ArxivId).eq(arxiv))
-                    .to_owned(),
-            );
-        }
-        for select in &candidates {
-            if let Some(id) = self.first_id(select).await? {
-                return Ok(Some(id));
+        for record in records {
+            match record {
+                Record::Work(work) => {
+                    if self.find_work(work).is_none() {
+                        works.insert((work.source, work.source_id.as_str()));
+                    }
+                    for author in &work.authors {
+                        let by_id = author.openalex_id.as_deref().and_then(|id| self.researcher_by_openalex(id));
+                        let by_orcid = author.orcid.as_deref().and_then(|orcid| self.known.orcids.get(orcid));
+                        match (&author.openalex_id, &author.orcid) {
+                            _ if by_id.is_some() || by_orcid.is_some() => {}
+                            (Some(id), _) => _ = people.insert(format!("openalex:{id}")),
+                            (None, Some(orcid)) => _ = people.insert(format!("orcid:{orcid}")),
+                            (None, None) => name_only += 1,
+                        }
+                        if let Some(name) = institution(&self.known, author.institutions.first()) {
+                            institutions.insert(name);
+                        }
+                    }
+                    topics.extend(
+                        work.topics
+                            .iter()
+                            .filter(|topic| !self.known.topics.contains_key(&topic.name))
+                            .map(|topic| topic.name.as_str()),
+                    );
+                }
+                Record::Researcher(person) => {
+                    if self.known.researcher_of(&person.openalex_id, person.orcid.as_deref()).is_none() {
+                        people.insert(format!("openalex:{}", person.openalex_id));
+                    }
+                    if let Some(name) = institution(&self.known, person.last_known_institutions.first()) {
+                        institutions.insert(name);
+                    }
+                }
             }
         }
-        Ok(None)
+        let txn = self.txn;
+        self.work_ids.reserve(txn, works.len()).await?;
+        self.researcher_ids.reserve(txn, people.len() + name_only).await?;
+        self.topic_ids.reserve(txn, topics.len()).await?;
+        self.institution_ids.reserve(txn, institutions.len()).await
+    }
+
+    /// The work `imported` is, if the catalogue (or this batch) knows it.
+    fn find_work(&self, imported: &ImportedWork) -> Option<i64> {
+        let by_source = |source: Source, id: &str| self.known.works_by_source.get(&(source, id.to_owned())).copied();
+        by_source(imported.source, &imported.source_id)
+            .or_else(|| imported.openalex_id.as_deref().and_then(|id| by_source(Source::OpenAlex, id)))
+            .or_else(|| imported.doi.as_ref().and_then(|doi| self.known.works_by_doi.get(&doi.to_lowercase()).copied()))
+            .or_else(|| imported.arxiv_id.as_deref().and_then(|id| by_source(Source::Arxiv, id)))
+            .or_else(|| imported.arxiv_id.as_ref().and_then(|id| self.known.works_by_arxiv.get(id).copied()))
+    }
+
+    fn researcher_by_openalex(&self, id: &str) -> Option<i64> {
+        self.known.external_ids.get(&(ExternalIdScheme::Openalex.as_stored(), id.to_owned())).copied()
     }
 
     async fn work(&mut self, imported: &ImportedWork) -> AppResult<()> {
-        let txn = self.txn;
-        let known = self.find_work(imported).await?;
+        let known = self.find_work(imported);
         let (work_id, mut byline, mut change) = match known {
             Some(id) => {
-                let change = self.update_work(id, imported).await?;
-                let select = Query::select()
-                    .expr_as(Expr::col(("a", authorship::Column::ResearcherId)), "researcher_id")
-                    .expr_as(Expr::col(("r", researcher::Column::DisplayName)), "display_name")
-                    .expr_as(Expr::col(("a", authorship::Column::Position)), "position")
-                    .from_as(authorship::Entity, "a")
-                    .join_as(
-                        JoinType::InnerJoin,
-                        researcher::Entity,
-                        "r",
-                        Expr::col(("r", researcher::Column::Id)).equals(("a", authorship::Column::ResearcherId)),
-                    )
-                    .and_where(Expr::col(("a", authorship::Column::WorkId)).eq(id))
-                    .to_owned();
-                (id, statement::models::<BylineEntry>(txn, &select).await?, change)
+                let change = self.update_work(id, imported)?;
+                (id, self.known.bylines.remove(&id).unwrap_or_default(), change)
             }
             None => (self.insert_work(imported).await?, Vec::new(), WorkChange::default()),
         };
         let is_new = known.is_none();
         // A new source id is provenance only: it changes no summary.
-        change.fields |= self.record_source_of_work(work_id, imported.source, &imported.source_id).await?;
+        change.fields |= self.record_source_of_work(work_id, imported.source, &imported.source_id);
         if let Some(openalex) = &imported.openalex_id {
-            change.fields |= self.record_source_of_work(work_id, Source::OpenAlex, openalex).await?;
+            change.fields |= self.record_source_of_work(work_id, Source::OpenAlex, openalex);
         }
 
         // The byline: match each author, add the ones the work lacks.
         let mut next_position = byline.iter().map(|entry| entry.position).max().unwrap_or(0) + 1;
         let mut matched: BTreeSet<i64> = BTreeSet::new();
         let mut added: Vec<i64> = Vec::new();
+        let keys: Vec<String> = imported.authors.iter().map(|author| sort_key(&author.name)).collect();
         for (index, author) in imported.authors.iter().enumerate() {
-            let provenance = match &author.openalex_id {
-                Some(id) => (Source::OpenAlex, id.clone()),
-                None => (imported.source, format!("{}#{}", imported.source_id, index + 1)),
-            };
-            let others: Vec<String> = imported
-                .authors
+            let others: Vec<&str> = keys
                 .iter()
                 .enumerate()
-                .filter(|(other, _)| *other != index)
-                .map(|(_, other)| sort_key(&other.name))
-                .filter(|other| !other.is_empty())
+                .filter(|(other, key)| *other != index && !key.is_empty())
+                .map(|(_, key)| key.as_str())
                 .collect();
-            let researcher_id = match self.find_author(author, &others, &byline, &matched).await? {
+            let researcher_id = match self.find_author(author, &keys[index], &others, &byline, &matched) {
                 Some(id) => {
-                    if self.attach_author_ids(id, author).await? {
-                        self.changes.push(NewChange::of_researcher(ChangeKind::ResearcherUpdated, id));
-                    }
+                    self.attach_orcid(id, author.orcid.as_deref());
                     id
                 }
                 None => self.insert_researcher(&author.name, author.orcid.as_deref(), &author.institutions).await?,
             };
-            self.record_source_of_researcher(researcher_id, provenance.0, &provenance.1).await?;
+            let (source, source_id) =
+                author_provenance(imported.source, &imported.source_id, index, author.openalex_id.as_deref());
+            self.record_source_of_researcher(researcher_id, source, source_id);
             if let Some(openalex) = &author.openalex_id {
-                self.add_external_id(researcher_id, ExternalIdScheme::Openalex, openalex).await?;
+                self.add_external_id(researcher_id, ExternalIdScheme::Openalex, openalex);
             }
             if !matched.insert(researcher_id) || byline.iter().any(|entry| entry.researcher_id == researcher_id) {
                 continue;
             }
-            let insert = Query::insert()
-                .into_table(authorship::Entity)
-                .columns([authorship::Column::WorkId, authorship::Column::ResearcherId, authorship::Column::Position])
-                .values_panic([work_id.into(), researcher_id.into(), next_position.into()])
-                .to_owned();
-            statement::execute(txn, &insert).await?;
-            byline.push(BylineEntry { researcher_id, display_name: author.name.clone(), position: next_position });
+            self.authorships.push([work_id.into(), researcher_id.into(), next_position.into()]);
+            byline.push(BylineEntry {
+                work_id,
+                researcher_id,
+                display_name: author.name.clone(),
+                position: next_position,
+            });
             next_position += 1;
             added.push(researcher_id);
         }
         for imported_topic in &imported.topics {
             let topic_id = self.topic(&imported_topic.name).await?;
-            let link = Query::insert()
-                .into_table(work_topic::Entity)
-                .columns([work_topic::Column::WorkId, work_topic::Column::TopicId])
-                .values_panic([work_id.into(), topic_id.into()])
-                .on_conflict(
-                    OnConflict::columns([work_topic::Column::WorkId, work_topic::Column::TopicId])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .to_owned();
-            change.summaries |= statement::execute(txn, &link).await? > 0;
+            if self.known.work_topics.insert((work_id, topic_id)) {
+                self.work_topics.push([work_id.into(), topic_id.into()]);
+                change.summaries = true;
+            }
         }
         change.summaries |= !added.is_empty();
+        // Who wrote with whom in this batch, for the name-only rule.
+        let byline_keys: Vec<(i64, String)> =
+            byline.iter().map(|entry| (entry.researcher_id, sort_key(&entry.display_name))).collect();
+        for (researcher_id, key) in &byline_keys {
+            self.batch_namesakes.entry(key.clone()).or_default().insert(*researcher_id);
+            let coauthors = self.batch_coauthors.entry(*researcher_id).or_default();
+            coauthors.extend(byline_keys.iter().filter(|(other, _)| other != researcher_id).map(|(_, k)| k.clone()));
+        }
 
         if is_new {
             self.outcome.works_inserted += 1;
@@ -313,10 +429,11 @@ impl<'a> Batch<'a> {
         }
         if is_new {
             self.added_works.insert(work_id);
-        } else if change.summaries {
+        } else if change.summaries && !self.added_works.contains(&work_id) {
             self.touched_works.insert(work_id);
             self.touched_researchers.extend(byline.iter().map(|entry| entry.researcher_id));
         }
+        self.known.bylines.insert(work_id, byline);
         Ok(())
     }
 
@@ -325,500 +442,309 @@ impl<'a> Batch<'a> {
     /// byline's namesake, else the one with that id or iD anywhere, else —
     /// for an author known only by name — the one namesake who wrote with
     /// one of this byline's other names.
-    async fn find_author(
+    fn find_author(
         &self,
         author: &ImportedAuthor,
-        others: &[String],
+        key: &str,
+        others: &[&str],
         byline: &[BylineEntry],
         matched: &BTreeSet<i64>,
-    ) -> AppResult<Option<i64>> {
-        let mut by_id = None;
-        if let Some(openalex) = &author.openalex_id {
-            by_id = self.researcher_by_external_id(ExternalIdScheme::Openalex, openalex).await?;
-        }
-        if let (None, Some(orcid)) = (by_id, &author.orcid) {
-            by_id = self.researcher_with_orcid(orcid).await?;
-        }
+    ) -> Option<i64> {
+        let by_id = author
+            .openalex_id
+            .as_deref()
+            .and_then(|id| self.researcher_by_openalex(id))
+            .or_else(|| author.orcid.as_deref().and_then(|orcid| self.known.orcids.get(orcid).copied()));
         if let Some(id) = by_id.filter(|id| byline.iter().any(|entry| entry.researcher_id == *id)) {
-            return Ok(Some(id));
+            return Some(id);
         }
         // On a known work, the namesake on its byline is this author, even
         // when the id names another record: a byline never lists one person twice.
-        let key = sort_key(&author.name);
         let namesake = byline
             .iter()
             .find(|entry| !matched.contains(&entry.researcher_id) && sort_key(&entry.display_name) == key)
             .map(|entry| entry.researcher_id);
         if namesake.is_some() || by_id.is_some() {
-            return Ok(namesake.or(by_id));
+            return namesake.or(by_id);
         }
         if author.openalex_id.is_some() || author.orcid.is_some() || others.is_empty() || key.is_empty() {
-            return Ok(None);
+            return None;
         }
-        self.namesake_with_a_shared_coauthor(&key, others).await
+        self.namesake_with_a_shared_coauthor(key, others)
     }
 
     /// The researcher whose name folds to `key` and who shares a work with
-    /// someone whose name folds to one of `others`, when exactly one does.
-    async fn namesake_with_a_shared_coauthor(&self, key: &str, others: &[String]) -> AppResult<Option<i64>> {
-        let select = Query::select()
-            .distinct()
-            .expr_as(Expr::col(("r", researcher::Column::Id)), "id")
-            .from_as(researcher::Entity, "r")
-            .join_as(
-                JoinType::InnerJoin,
-                authorship::Entity,
-                "a",
-                Expr::col(("a", authorship::Column::ResearcherId)).equals(("r", researcher::Column::Id)),
-            )
-            .join_as(
-                JoinType::InnerJoin,
-                authorship::Entity,
-                "b",
-                Expr::col(("b", authorship::Column::WorkId)).equals(("a", authorship::Column::WorkId)).and(
-                    Expr::col(("b", authorship::Column::ResearcherId))
-                        .not_equals(("a", authorship::Column::ResearcherId)),
-                ),
-            )
-            .join_as(
-                JoinType::InnerJoin,
-                researcher::Entity,
-                "o",
-                Expr::col(("o", researcher::Column::Id)).equals(("b", authorship::Column::ResearcherId)),
-            )
-            .and_where(Expr::col(("r", researcher::Column::SortName)).eq(key))
-            .and_where(Expr::col(("o", researcher::Column::SortName)).is_in(others.iter().map(String::as_str)))
-            .limit(2)
-            .to_owned();
-        let found = statement::models::<Id>(self.txn, &select).await?;
-        Ok(match found.as_slice() {
-            [only] => Some(only.id),
-            _ => None,
-        })
-    }
-
-    async fn researcher_with_orcid(&self, orcid: &str) -> AppResult<Option<i64>> {
-        let select = Query::select()
-            .column(researcher::Column::Id)
-            .from(researcher::Entity)
-            .and_where(Expr::col(researcher::Column::Orcid).eq(orcid))
-            .to_owned();
-        self.first_id(&select).await
-    }
-
-    /// Runs an insert that returns the new row's `id`.
-    async fn inserted_id(&self, insert: &InsertStatement) -> AppResult<i64> {
-        let row = self.txn.query_one(insert).await?.ok_or_else(|| AppError::internal("insert returned no id"))?;
-        Ok(row.try_get::<i64>("", "id")?)
-    }
-
-    async fn researcher_by_external_id(&self, scheme: ExternalIdScheme, value: &str) -> AppResult<Option<i64>> {
-        let select = Query::select()
-            .expr_as(Expr::col(external_id::Column::ResearcherId), "id")
-            .from(external_id::Entity)
-            .and_where(Expr::col(external_id::Column::Scheme).eq(scheme.as_stored()))
-            .and_where(Expr::col(external_id::Column::Value).eq(value))
-            .to_owned();
-        self.first_id(&select).await
-    }
-
-    /// Gives a researcher matched by name the ORCID iD the source knows them by,
-    /// when no other record holds it; returns whether the record changed.
-    async fn attach_author_ids(&self, researcher_id: i64, author: &ImportedAuthor) -> AppResult<bool> {
-        let Some(orcid) = &author.orcid else { return Ok(false) };
-        if self.researcher_with_orcid(orcid).await?.is_some() {
-            return Ok(false);
+    /// someone whose name folds to one of `others`, when exactly one does
+    /// (in the catalogue or earlier in this batch).
+    fn namesake_with_a_shared_coauthor(&self, key: &str, others: &[&str]) -> Option<i64> {
+        let shares = |coauthors: Option<&HashSet<String>>| {
+            coauthors.is_some_and(|coauthors| others.iter().any(|other| coauthors.contains(*other)))
+        };
+        let mut found: BTreeSet<i64> = BTreeSet::new();
+        if let Some(stored) = self.known.namesakes.get(key) {
+            found.extend(stored.iter().filter(|(_, coauthors)| shares(Some(coauthors))).map(|(id, _)| *id));
         }
-        let update = Query::update()
-            .table(researcher::Entity)
-            .value(researcher::Column::Orcid, orcid.as_str())
-            .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
-            .and_where(Expr::col(researcher::Column::Orcid).is_null())
-            .to_owned();
-        Ok(statement::execute(self.txn, &update).await? > 0)
+        if let Some(in_batch) = self.batch_namesakes.get(key) {
+            found.extend(in_batch.iter().filter(|id| shares(self.batch_coauthors.get(id))).copied());
+        }
+        match found.len() {
+            1 => found.first().copied(),
+            _ => None,
+        }
     }
 
-    async fn insert_work(&self, imported: &ImportedWork) -> AppResult<i64> {
-        // A DOI or arXiv id another work holds stays with it.
-        let doi = match &imported.doi {
-            Some(doi) if !self.doi_taken(doi, None).await? => Some(doi.clone()),
-            _ => None,
-        };
-        let arxiv_id = match &imported.arxiv_id {
-            Some(arxiv) if !self.arxiv_taken(arxiv, None).await? => Some(arxiv.clone()),
-            _ => None,
-        };
-        // The byline and topics are written after, with the summaries.
+    /// Gives a researcher matched by name or id the ORCID iD the source
+    /// knows them by, when no other record holds it (written with the batch,
+    /// only where the record has none).
+    fn attach_orcid(&mut self, researcher_id: i64, orcid: Option<&str>) {
+        let Some(orcid) = orcid else { return };
+        if self.known.orcids.contains_key(orcid) {
+            return;
+        }
+        self.known.orcids.insert(orcid.to_owned(), researcher_id);
+        match self.new_researcher_at.get(&researcher_id) {
+            Some(&at) => {
+                let person = &mut self.new_researchers[at];
+                if person.orcid.is_none() {
+                    person.orcid = Some(orcid.to_owned());
+                }
+            }
+            None => self.orcids_to_attach.push((researcher_id, orcid.to_owned())),
+        }
+    }
+
+    /// A new work row under a reserved id; a DOI or arXiv id another work
+    /// holds stays with it.
+    async fn insert_work(&mut self, imported: &ImportedWork) -> AppResult<i64> {
+        let id = self.work_ids.next(self.txn).await?;
+        let doi = imported
+            .doi
+            .as_ref()
+            .map(|doi| doi.to_lowercase())
+            .filter(|doi| !self.known.works_by_doi.contains_key(doi));
+        let arxiv_id = imported.arxiv_id.clone().filter(|arxiv| !self.known.works_by_arxiv.contains_key(arxiv));
+        if let Some(doi) = &doi {
+            self.known.works_by_doi.insert(doi.clone(), id);
+        }
+        if let Some(arxiv) = &arxiv_id {
+            self.known.works_by_arxiv.insert(arxiv.clone(), id);
+        }
         let row = NewWork {
             title: imported.title.clone(),
             summary: imported.summary.clone(),
             kind: imported.kind,
             year: imported.year,
             venue: imported.venue.clone(),
-            doi,
-            arxiv_id,
+            doi: imported.doi.clone().filter(|_| doi.is_some()),
+            arxiv_id: arxiv_id.clone(),
             cited_by_count: imported.cited_by_count.unwrap_or(0),
+            // The byline and topics are written after, with the summaries.
             authors: Vec::new(),
             topics: Vec::new(),
         };
-        catalogue::insert_work_row(self.txn, &row).await
-    }
-
-    async fn doi_taken(&self, doi: &str, by_other_than: Option<i64>) -> AppResult<bool> {
-        let mut select = Query::select()
-            .column(work::Column::Id)
-            .from(work::Entity)
-            .and_where(Func::lower(Expr::col(work::Column::Doi)).eq(doi.to_lowercase()))
-            .to_owned();
-        if let Some(id) = by_other_than {
-            select.and_where(Expr::col(work::Column::Id).ne(id));
-        }
-        Ok(self.first_id(&select).await?.is_some())
-    }
-
-    async fn arxiv_taken(&self, arxiv: &str, by_other_than: Option<i64>) -> AppResult<bool> {
-        let mut select = Query::select()
-            .column(work::Column::Id)
-            .from(work::Entity)
-            .and_where(Expr::col(work::Column::ArxivId).eq(arxiv))
-            .to_owned();
-        if let Some(id) = by_other_than {
-            select.and_where(Expr::col(work::Column::Id).ne(id));
-        }
-        Ok(self.first_id(&select).await?.is_some())
+        self.known.stored_works.insert(
+            id,
+            StoredWork {
+                id,
+                title: row.title.clone(),
+                summary: row.summary.clone(),
+                kind: row.kind.as_stored().to_owned(),
+                year: row.year,
+                venue: row.venue.clone(),
+                doi: row.doi.clone(),
+                arxiv_id,
+                cited_by_count: row.cited_by_count,
+            },
+        );
+        self.new_works.push((id, row));
+        Ok(id)
     }
 
     /// Merges a known work's fields by the sources' precedence; says what changed.
-    async fn update_work(&self, id: i64, imported: &ImportedWork) -> AppResult<WorkChange> {
-        let txn = self.txn;
-        let select = Query::select()
-            .columns([
-                work::Column::Title,
-                work::Column::Kind,
-                work::Column::Year,
-                work::Column::Venue,
-                work::Column::Doi,
-                work::Column::ArxivId,
-                work::Column::CitedByCount,
-            ])
-            .expr_as(Expr::col(work::Column::Abstract), "summary")
-            .from(work::Entity)
-            .and_where(Expr::col(work::Column::Id).eq(id))
-            .to_owned();
-        let Some(stored) = statement::models::<StoredWork>(txn, &select).await?.into_iter().next() else {
-            return Err(AppError::internal("a matched work disappeared"));
+    fn update_work(&mut self, id: i64, imported: &ImportedWork) -> AppResult<WorkChange> {
+        let Some(mut stored) = self.known.stored_works.remove(&id) else {
+            return Err(AppError::internal("a matched work was not read"));
         };
         let authoritative = imported.source == Source::OpenAlex;
         let mut update = Query::update().table(work::Entity).and_where(Expr::col(work::Column::Id).eq(id)).to_owned();
         let mut change = WorkChange::default();
         // `counted`: the field feeds the authors' summaries (facets, linked works).
-        let mut set = |column: work::Column, value: sea_orm::Value, counted: bool| {
+        let mut set = |column: work::Column, value: Value, counted: bool| {
             update.value(column, value);
             change.fields = true;
             change.summaries |= counted;
         };
         if authoritative && imported.title != stored.title {
             set(work::Column::Title, imported.title.clone().into(), false);
+            stored.title = imported.title.clone();
         }
         if let Some(summary) = &imported.summary {
             if (authoritative || stored.summary.is_none()) && stored.summary.as_ref() != Some(summary) {
                 set(work::Column::Abstract, summary.clone().into(), false);
+                stored.summary = Some(summary.clone());
             }
         }
         if authoritative && imported.kind.as_stored() != stored.kind {
             set(work::Column::Kind, imported.kind.as_stored().into(), true);
+            stored.kind = imported.kind.as_stored().to_owned();
         }
         if let Some(year) = imported.year {
             if (authoritative || stored.year.is_none()) && stored.year != Some(year) {
                 set(work::Column::Year, year.into(), true);
+                stored.year = Some(year);
             }
         }
         if let Some(venue) = &imported.venue {
             if (authoritative || stored.venue.is_none()) && stored.venue.as_ref() != Some(venue) {
                 set(work::Column::Venue, venue.clone().into(), true);
+                stored.venue = Some(venue.clone());
             }
         }
         if let Some(cited) = imported.cited_by_count {
             if authoritative && stored.cited_by_count != cited {
                 set(work::Column::CitedByCount, cited.into(), false);
+                stored.cited_by_count = cited;
             }
         }
         // Identifiers fill gaps only, and never take one another work holds.
-        let fill_doi = match (&stored.doi, &imported.doi) {
-            (None, Some(doi)) => !self.doi_taken(doi, Some(id)).await?,
-            _ => false,
-        };
-        let fill_arxiv = match (&stored.arxiv_id, &imported.arxiv_id) {
-            (None, Some(arxiv)) => !self.arxiv_taken(arxiv, Some(id)).await?,
-            _ => false,
-        };
-        if fill_doi {
-            set(work::Column::Doi, imported.doi.clone().into(), true);
+        if let (None, Some(doi)) = (&stored.doi, &imported.doi) {
+            let key = doi.to_lowercase();
+            if !self.known.works_by_doi.contains_key(&key) {
+                set(work::Column::Doi, doi.clone().into(), true);
+                stored.doi = Some(doi.clone());
+                self.known.works_by_doi.insert(key, id);
+            }
         }
-        if fill_arxiv {
-            set(work::Column::ArxivId, imported.arxiv_id.clone().into(), true);
+        if let (None, Some(arxiv)) = (&stored.arxiv_id, &imported.arxiv_id) {
+            if !self.known.works_by_arxiv.contains_key(arxiv) {
+                set(work::Column::ArxivId, arxiv.clone().into(), true);
+                stored.arxiv_id = Some(arxiv.clone());
+                self.known.works_by_arxiv.insert(arxiv.clone(), id);
+            }
         }
         if change.fields {
-            statement::execute(txn, &update).await?;
+            self.updates.push(update);
         }
+        self.known.stored_works.insert(id, stored);
         Ok(change)
     }
 
     /// Records that `source` knows the work as `source_id`; returns whether
     /// that is new.
-    async fn record_source_of_work(&self, work_id: i64, source: Source, source_id: &str) -> AppResult<bool> {
-        let insert = Query::insert()
-            .into_table(work_source::Entity)
-            .columns([work_source::Column::Source, work_source::Column::SourceId, work_source::Column::WorkId])
-            .values_panic([source.as_stored().into(), source_id.into(), work_id.into()])
-            .on_conflict(
-                OnConflict::columns([work_source::Column::Source, work_source::Column::SourceId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned();
-        Ok(statement::execute(self.txn, &insert).await? > 0)
+    fn record_source_of_work(&mut self, work_id: i64, source: Source, source_id: &str) -> bool {
+        let key = (source, source_id.to_owned());
+        if self.known.works_by_source.contains_key(&key) {
+            return false;
+        }
+        self.known.works_by_source.insert(key, work_id);
+        self.work_sources.push([source.as_stored().into(), source_id.into(), work_id.into()]);
+        true
     }
 
-    async fn record_source_of_researcher(
-        &self,
-        researcher_id: i64,
-        source: Source,
-        source_id: &str,
-    ) -> AppResult<bool> {
-        let insert = Query::insert()
-            .into_table(researcher_source::Entity)
-            .columns([
-                researcher_source::Column::Source,
-                researcher_source::Column::SourceId,
-                researcher_source::Column::ResearcherId,
-            ])
-            .values_panic([source.as_stored().into(), source_id.into(), researcher_id.into()])
-            .on_conflict(
-                OnConflict::columns([researcher_source::Column::Source, researcher_source::Column::SourceId])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .to_owned();
-        Ok(statement::execute(self.txn, &insert).await? > 0)
+    fn record_source_of_researcher(&mut self, researcher_id: i64, source: Source, source_id: String) -> bool {
+        if !self.known.researcher_sources.insert((source, source_id.clone())) {
+            return false;
+        }
+        self.researcher_sources.push([source.as_stored().into(), source_id.into(), researcher_id.into()]);
+        true
     }
 
     /// Adds an external id unless the researcher, or another, holds it.
-    async fn add_external_id(&self, researcher_id: i64, scheme: ExternalIdScheme, value: &str) -> AppResult<bool> {
-        let insert = Query::insert()
-            .into_table(external_id::Entity)
-            .columns([external_id::Column::ResearcherId, external_id::Column::Scheme, external_id::Column::Value])
-            .values_panic([researcher_id.into(), scheme.as_stored().into(), value.into()])
-            .on_conflict(
-                OnConflict::columns([external_id::Column::Scheme, external_id::Column::Value]).do_nothing().to_owned(),
-            )
-            .to_owned();
-        Ok(statement::execute(self.txn, &insert).await? > 0)
+    fn add_external_id(&mut self, researcher_id: i64, scheme: ExternalIdScheme, value: &str) -> bool {
+        let key = (scheme.as_stored(), value.to_owned());
+        if self.known.external_ids.contains_key(&key) {
+            return false;
+        }
+        self.known.external_ids.insert(key, researcher_id);
+        self.external_ids.push([researcher_id.into(), scheme.as_stored().into(), value.into()]);
+        true
     }
 
-    /// A new researcher record, with a slug of their own.
+    /// A new researcher record under a reserved id; its slug is chosen when
+    /// the batch is written.
     async fn insert_researcher(
         &mut self,
         name: &str,
         orcid: Option<&str>,
         institutions: &[ImportedInstitution],
     ) -> AppResult<i64> {
-        let slug = self.free_slug(name).await?;
-        let orcid = match orcid {
-            Some(orcid) => self.researcher_with_orcid(orcid).await?.is_none().then(|| orcid.to_owned()),
-            None => None,
-        };
-        let affiliation = match institutions.first() {
+        let id = self.researcher_ids.next(self.txn).await?;
+        let orcid = orcid.filter(|orcid| !self.known.orcids.contains_key(*orcid)).map(str::to_owned);
+        if let Some(orcid) = &orcid {
+            self.known.orcids.insert(orcid.clone(), id);
+        }
+        let affiliation_id = match institutions.first() {
             Some(first) => Some(self.institution(first).await?),
             None => None,
         };
-        let insert = Query::insert()
-            .into_table(researcher::Entity)
-            .columns([
-                researcher::Column::Slug,
-                researcher::Column::DisplayName,
-                researcher::Column::SortName,
-                researcher::Column::Orcid,
-                researcher::Column::AffiliationId,
-                researcher::Column::CreatedAt,
-            ])
-            .values_panic([
-                slug.into(),
-                name.into(),
-                sort_key(name).into(),
-                orcid.into(),
-                affiliation.into(),
-                Utc::now().into(),
-            ])
-            .returning_col(researcher::Column::Id)
-            .to_owned();
-        let id = self.inserted_id(&insert).await?;
+        self.new_researcher_at.insert(id, self.new_researchers.len());
+        self.new_researchers.push(NewResearcher { id, name: name.to_owned(), orcid, affiliation_id });
         self.outcome.researchers_inserted += 1;
         self.changes.push(NewChange::of_researcher(ChangeKind::ResearcherAdded, id));
         Ok(id)
     }
 
-    /// The name's slug, with `-2`, `-3`, … when it is taken; an existing
-    /// record's slug never changes.
-    async fn free_slug(&self, name: &str) -> AppResult<String> {
-        let base = slug_of(name);
-        let select = Query::select()
-            .column(researcher::Column::Slug)
-            .from(researcher::Entity)
-            .and_where(
-                Expr::col(researcher::Column::Slug)
-                    .eq(base.as_str())
-                    .or(Expr::col(researcher::Column::Slug).like(format!("{base}-%"))),
-            )
-            .to_owned();
-        let taken: BTreeSet<String> = statement::rows(self.txn, &select)
-            .await?
-            .into_iter()
-            .map(|row| row.try_get::<String>("", "slug"))
-            .collect::<Result<_, _>>()?;
-        if !taken.contains(&base) {
-            return Ok(base);
-        }
-        let suffix = (2..).find(|n| !taken.contains(&format!("{base}-{n}"))).unwrap_or(2);
-        Ok(format!("{base}-{suffix}"))
-    }
-
-    async fn topic(&self, name: &str) -> AppResult<i64> {
-        let select = Query::select()
-            .column(topic::Column::Id)
-            .from(topic::Entity)
-            .and_where(Expr::col(topic::Column::Name).eq(name))
-            .to_owned();
-        if let Some(id) = self.first_id(&select).await? {
+    async fn topic(&mut self, name: &str) -> AppResult<i64> {
+        if let Some(&id) = self.known.topics.get(name) {
             return Ok(id);
         }
-        let insert = Query::insert()
-            .into_table(topic::Entity)
-            .columns([topic::Column::Name])
-            .values_panic([name.into()])
-            .returning_col(topic::Column::Id)
-            .to_owned();
-        self.inserted_id(&insert).await
+        let id = self.topic_ids.next(self.txn).await?;
+        self.known.topics.insert(name.to_owned(), id);
+        self.new_topics.push((id, name.to_owned()));
+        Ok(id)
     }
 
     /// An institution by ROR id, else by name; made when unknown.
-    async fn institution(&self, imported: &ImportedInstitution) -> AppResult<i64> {
-        if let Some(ror) = &imported.ror {
-            let select = Query::select()
-                .column(institution::Column::Id)
-                .from(institution::Entity)
-                .and_where(Expr::col(institution::Column::Ror).eq(ror.as_str()))
-                .to_owned();
-            if let Some(id) = self.first_id(&select).await? {
-                return Ok(id);
-            }
-        }
-        let select = Query::select()
-            .column(institution::Column::Id)
-            .from(institution::Entity)
-            .and_where(Expr::col(institution::Column::Name).eq(imported.name.as_str()))
-            .to_owned();
-        if let Some(id) = self.first_id(&select).await? {
+    async fn institution(&mut self, imported: &ImportedInstitution) -> AppResult<i64> {
+        if let Some(&id) = imported.ror.as_ref().and_then(|ror| self.known.institutions_by_ror.get(ror)) {
             return Ok(id);
         }
-        let insert = Query::insert()
-            .into_table(institution::Entity)
-            .columns([institution::Column::Name, institution::Column::Country, institution::Column::Ror])
-            .values_panic([imported.name.clone().into(), imported.country.clone().into(), imported.ror.clone().into()])
-            .returning_col(institution::Column::Id)
-            .to_owned();
-        self.inserted_id(&insert).await
+        if let Some(&id) = self.known.institutions_by_name.get(&imported.name) {
+            return Ok(id);
+        }
+        let id = self.institution_ids.next(self.txn).await?;
+        if let Some(ror) = &imported.ror {
+            self.known.institutions_by_ror.insert(ror.clone(), id);
+        }
+        self.known.institutions_by_name.insert(imported.name.clone(), id);
+        self.new_institutions.push((id, imported.clone()));
+        Ok(id)
     }
 
     /// An OpenAlex author object: the researcher with that OpenAlex id or
     /// ORCID iD, made when unknown, with OpenAlex's name, identifiers, other
     /// names and latest institution.
     async fn researcher(&mut self, imported: &ImportedResearcher) -> AppResult<()> {
-        let txn = self.txn;
-        let known = match self.researcher_by_external_id(ExternalIdScheme::Openalex, &imported.openalex_id).await? {
-            Some(id) => Some(id),
-            None => match &imported.orcid {
-                Some(orcid) => self.researcher_with_orcid(orcid).await?,
-                None => None,
-            },
-        };
-        let (id, mut changed) = match known {
-            Some(id) => (id, false),
+        let known = self.known.researcher_of(&imported.openalex_id, imported.orcid.as_deref());
+        let id = match known {
+            Some(id) => id,
             None => {
-                let id = self
-                    .insert_researcher(
-                        &imported.display_name,
-                        imported.orcid.as_deref(),
-                        &imported.last_known_institutions,
-                    )
-                    .await?;
-                (id, true)
+                self.insert_researcher(
+                    &imported.display_name,
+                    imported.orcid.as_deref(),
+                    &imported.last_known_institutions,
+                )
+                .await?
             }
         };
+        let mut changed = known.is_none();
         if known.is_some() {
-            let select = Query::select()
-                .columns([
-                    researcher::Column::DisplayName,
-                    researcher::Column::Orcid,
-                    researcher::Column::AffiliationId,
-                ])
-                .from(researcher::Entity)
-                .and_where(Expr::col(researcher::Column::Id).eq(id))
-                .to_owned();
-            let Some(stored) = statement::models::<StoredResearcher>(txn, &select).await?.into_iter().next() else {
-                return Err(AppError::internal("a matched researcher disappeared"));
-            };
-            let mut update = Query::update()
-                .table(researcher::Entity)
-                .and_where(Expr::col(researcher::Column::Id).eq(id))
-                .to_owned();
-            let mut dirty = false;
-            if stored.display_name != imported.display_name && !imported.display_name.trim().is_empty() {
-                update.value(researcher::Column::DisplayName, imported.display_name.as_str());
-                update.value(researcher::Column::SortName, sort_key(&imported.display_name));
-                dirty = true;
-                // The collaborator lists order by the co-author's sort key.
-                self.touched_researchers.insert(id);
-            }
-            if let (None, Some(orcid)) = (&stored.orcid, &imported.orcid) {
-                if self.researcher_with_orcid(orcid).await?.is_none() {
-                    update.value(researcher::Column::Orcid, orcid.as_str());
-                    dirty = true;
-                }
-            }
-            if let Some(latest) = imported.last_known_institutions.first() {
-                let institution_id = self.institution(latest).await?;
-                if stored.affiliation_id != Some(institution_id) {
-                    update.value(researcher::Column::AffiliationId, institution_id);
-                    dirty = true;
-                }
-            }
-            if dirty {
-                statement::execute(txn, &update).await?;
+            changed |= self.update_researcher(id, imported).await?;
+        }
+        changed |= self.add_external_id(id, ExternalIdScheme::Openalex, &imported.openalex_id);
+        if let Some(orcid) = &imported.orcid {
+            changed |= self.add_external_id(id, ExternalIdScheme::Orcid, orcid);
+        }
+        for (scheme, value) in &imported.other_ids {
+            changed |= self.add_external_id(id, *scheme, value);
+        }
+        for name in imported.alternative_names.iter().filter(|name| **name != imported.display_name) {
+            if self.known.researcher_names.insert((id, name.clone())) {
+                self.researcher_names.push([id.into(), name.as_str().into()]);
                 changed = true;
             }
         }
-        changed |= self.add_external_id(id, ExternalIdScheme::Openalex, &imported.openalex_id).await?;
-        if let Some(orcid) = &imported.orcid {
-            changed |= self.add_external_id(id, ExternalIdScheme::Orcid, orcid).await?;
-        }
-        for (scheme, value) in &imported.other_ids {
-            changed |= self.add_external_id(id, *scheme, value).await?;
-        }
-        for name in imported.alternative_names.iter().filter(|name| **name != imported.display_name) {
-            let insert = Query::insert()
-                .into_table(researcher_name::Entity)
-                .columns([researcher_name::Column::ResearcherId, researcher_name::Column::Name])
-                .values_panic([id.into(), name.as_str().into()])
-                .on_conflict(
-                    OnConflict::columns([researcher_name::Column::ResearcherId, researcher_name::Column::Name])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .to_owned();
-            changed |= statement::execute(txn, &insert).await? > 0;
-        }
-        changed |= self.record_source_of_researcher(id, imported.source, &imported.openalex_id).await?;
+        changed |= self.record_source_of_researcher(id, imported.source, imported.openalex_id.clone());
         if known.is_none() {
             // Counted as inserted by `insert_researcher`.
         } else if changed {
@@ -829,6 +755,305 @@ impl<'a> Batch<'a> {
         }
         Ok(())
     }
+
+    /// Brings a known researcher's name, ORCID iD and latest institution to
+    /// what OpenAlex says; returns whether anything changed.
+    async fn update_researcher(&mut self, id: i64, imported: &ImportedResearcher) -> AppResult<bool> {
+        let latest = match imported.last_known_institutions.first() {
+            Some(latest) => Some(self.institution(latest).await?),
+            None => None,
+        };
+        let orcid_free = imported.orcid.as_ref().filter(|orcid| !self.known.orcids.contains_key(*orcid)).cloned();
+        let renamed = !imported.display_name.trim().is_empty();
+        if let Some(&at) = self.new_researcher_at.get(&id) {
+            // Made earlier in this batch: change the row before it is written.
+            let person = &mut self.new_researchers[at];
+            let mut changed = false;
+            if renamed && person.name != imported.display_name {
+                person.name = imported.display_name.clone();
+                changed = true;
+            }
+            if let (None, Some(orcid)) = (&person.orcid, &orcid_free) {
+                person.orcid = Some(orcid.clone());
+                self.known.orcids.insert(orcid.clone(), id);
+                changed = true;
+            }
+            if latest.is_some() && person.affiliation_id != latest {
+                person.affiliation_id = latest;
+                changed = true;
+            }
+            return Ok(changed);
+        }
+        let stored = match self.known.stored_researchers.get(&id) {
+            Some(stored) => stored.clone(),
+            None => self.read_researcher(id).await?,
+        };
+        let mut update =
+            Query::update().table(researcher::Entity).and_where(Expr::col(researcher::Column::Id).eq(id)).to_owned();
+        let mut next = stored.clone();
+        if renamed && stored.display_name != imported.display_name {
+            update.value(researcher::Column::DisplayName, imported.display_name.as_str());
+            update.value(researcher::Column::SortName, sort_key(&imported.display_name));
+            next.display_name = imported.display_name.clone();
+            // The collaborator lists order by the co-author's sort key.
+            self.touched_researchers.insert(id);
+        }
+        if let (None, Some(orcid)) = (&stored.orcid, &orcid_free) {
+            update.value(researcher::Column::Orcid, orcid.as_str());
+            self.known.orcids.insert(orcid.clone(), id);
+            next.orcid = Some(orcid.clone());
+        }
+        if latest.is_some() && stored.affiliation_id != latest {
+            update.value(researcher::Column::AffiliationId, latest);
+            next.affiliation_id = latest;
+        }
+        let changed = next.display_name != stored.display_name
+            || next.orcid != stored.orcid
+            || next.affiliation_id != stored.affiliation_id;
+        if changed {
+            self.updates.push(update);
+        }
+        self.known.stored_researchers.insert(id, next);
+        Ok(changed)
+    }
+
+    /// A researcher the look-up did not read: one an earlier work of this
+    /// batch matched.
+    async fn read_researcher(&self, id: i64) -> AppResult<StoredResearcher> {
+        let select = Query::select()
+            .columns([
+                researcher::Column::Id,
+                researcher::Column::DisplayName,
+                researcher::Column::Orcid,
+                researcher::Column::AffiliationId,
+            ])
+            .from(researcher::Entity)
+            .and_where(Expr::col(researcher::Column::Id).eq(id))
+            .to_owned();
+        statement::models::<StoredResearcher>(self.txn, &select)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AppError::internal("a matched researcher disappeared"))
+    }
+
+    /// Writes what the batch decided: new rows parents first, then the
+    /// updates, then the links.
+    async fn write(&mut self) -> AppResult<()> {
+        let txn = self.txn;
+        let institutions: Vec<Vec<Value>> = self
+            .new_institutions
+            .iter()
+            .map(|(id, found)| {
+                vec![(*id).into(), found.name.clone().into(), found.country.clone().into(), found.ror.clone().into()]
+            })
+            .collect();
+        insert_rows(
+            txn,
+            institution::Entity,
+            &[
+                institution::Column::Id,
+                institution::Column::Name,
+                institution::Column::Country,
+                institution::Column::Ror,
+            ],
+            institutions,
+            None,
+        )
+        .await?;
+        let topics: Vec<Vec<Value>> =
+            self.new_topics.iter().map(|(id, name)| vec![(*id).into(), name.clone().into()]).collect();
+        insert_rows(
+            txn,
+            entity::topic::Entity,
+            &[entity::topic::Column::Id, entity::topic::Column::Name],
+            topics,
+            None,
+        )
+        .await?;
+        let slugs = free_slugs(txn, self.new_researchers.iter().map(|person| person.name.as_str())).await?;
+        let now = Utc::now();
+        let researchers: Vec<Vec<Value>> = self
+            .new_researchers
+            .iter()
+            .zip(slugs)
+            .map(|(person, slug)| {
+                vec![
+                    person.id.into(),
+                    slug.into(),
+                    person.name.clone().into(),
+                    sort_key(&person.name).into(),
+                    person.orcid.clone().into(),
+                    person.affiliation_id.into(),
+                    now.into(),
+                ]
+            })
+            .collect();
+        insert_rows(
+            txn,
+            researcher::Entity,
+            &[
+                researcher::Column::Id,
+                researcher::Column::Slug,
+                researcher::Column::DisplayName,
+                researcher::Column::SortName,
+                researcher::Column::Orcid,
+                researcher::Column::AffiliationId,
+                researcher::Column::CreatedAt,
+            ],
+            researchers,
+            None,
+        )
+        .await?;
+        catalogue::insert_work_rows(txn, &self.new_works).await?;
+        for update in &self.updates {
+            statement::execute(txn, update).await?;
+        }
+        for (researcher_id, orcid) in std::mem::take(&mut self.orcids_to_attach) {
+            let update = Query::update()
+                .table(researcher::Entity)
+                .value(researcher::Column::Orcid, orcid.as_str())
+                .and_where(Expr::col(researcher::Column::Id).eq(researcher_id))
+                .and_where(Expr::col(researcher::Column::Orcid).is_null())
+                .to_owned();
+            if statement::execute(txn, &update).await? > 0 {
+                self.changes.push(NewChange::of_researcher(ChangeKind::ResearcherUpdated, researcher_id));
+            }
+        }
+        let links = [
+            (
+                authorship::Entity.into_iden(),
+                vec![
+                    authorship::Column::WorkId.into_iden(),
+                    authorship::Column::ResearcherId.into_iden(),
+                    authorship::Column::Position.into_iden(),
+                ],
+                std::mem::take(&mut self.authorships).into_iter().map(Vec::from).collect::<Vec<_>>(),
+                vec![authorship::Column::WorkId.into_iden(), authorship::Column::ResearcherId.into_iden()],
+            ),
+            (
+                work_topic::Entity.into_iden(),
+                vec![work_topic::Column::WorkId.into_iden(), work_topic::Column::TopicId.into_iden()],
+                std::mem::take(&mut self.work_topics).into_iter().map(Vec::from).collect(),
+                vec![work_topic::Column::WorkId.into_iden(), work_topic::Column::TopicId.into_iden()],
+            ),
+            (
+                work_source::Entity.into_iden(),
+                vec![
+                    work_source::Column::Source.into_iden(),
+                    work_source::Column::SourceId.into_iden(),
+                    work_source::Column::WorkId.into_iden(),
+                ],
+                std::mem::take(&mut self.work_sources).into_iter().map(Vec::from).collect(),
+                vec![work_source::Column::Source.into_iden(), work_source::Column::SourceId.into_iden()],
+            ),
+            (
+                researcher_source::Entity.into_iden(),
+                vec![
+                    researcher_source::Column::Source.into_iden(),
+                    researcher_source::Column::SourceId.into_iden(),
+                    researcher_source::Column::ResearcherId.into_iden(),
+                ],
+                std::mem::take(&mut self.researcher_sources).into_iter().map(Vec::from).collect(),
+                vec![researcher_source::Column::Source.into_iden(), researcher_source::Column::SourceId.into_iden()],
+            ),
+            (
+                external_id::Entity.into_iden(),
+                vec![
+                    external_id::Column::ResearcherId.into_iden(),
+                    external_id::Column::Scheme.into_iden(),
+                    external_id::Column::Value.into_iden(),
+                ],
+                std::mem::take(&mut self.external_ids).into_iter().map(Vec::from).collect(),
+                vec![external_id::Column::Scheme.into_iden(), external_id::Column::Value.into_iden()],
+            ),
+            (
+                researcher_name::Entity.into_iden(),
+                vec![researcher_name::Column::ResearcherId.into_iden(), researcher_name::Column::Name.into_iden()],
+                std::mem::take(&mut self.researcher_names).into_iter().map(Vec::from).collect(),
+                vec![researcher_name::Column::ResearcherId.into_iden(), researcher_name::Column::Name.into_iden()],
+            ),
+        ];
+        for (table, columns, rows, key) in links {
+            // The look-up saw every key the batch adds; the conflict clause
+            // only guards against a writer that slipped in between.
+            let guard = OnConflict::columns(key).do_nothing().to_owned();
+            insert_rows(txn, table, &columns, rows, Some(guard)).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Inserts `rows` into `table`, as many per statement as the bound
+/// parameters allow.
+async fn insert_rows<T: IntoIden + Clone, C: IntoIden + Clone>(
+    txn: &DatabaseTransaction,
+    table: T,
+    columns: &[C],
+    rows: Vec<Vec<Value>>,
+    on_conflict: Option<OnConflict>,
+) -> AppResult<()> {
+    let per_statement = (PARAMETERS_PER_INSERT / columns.len().max(1)).max(1);
+    for chunk in rows.chunks(per_statement) {
+        let mut insert = Query::insert().into_table(table.clone()).columns(columns.iter().cloned()).to_owned();
+        for row in chunk {
+            insert.values_panic(row.iter().cloned().map(Expr::val));
+        }
+        if let Some(guard) = &on_conflict {
+            insert.on_conflict(guard.clone());
+        }
+        statement::execute(txn, &insert).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Slug {
+    slug: String,
+}
+
+/// A slug for each name, in order: the name's own, or with `-2`, `-3`, …
+/// when that is taken (in the catalogue or earlier in the list). An
+/// existing record's slug never changes.
+async fn free_slugs<'n>(txn: &DatabaseTransaction, names: impl Iterator<Item = &'n str>) -> AppResult<Vec<String>> {
+    let bases: Vec<String> = names.map(slug_of).collect();
+    let distinct: BTreeSet<&str> = bases.iter().map(String::as_str).collect();
+    let mut taken: HashSet<String> = HashSet::new();
+    let distinct: Vec<&str> = distinct.into_iter().collect();
+    for chunk in distinct.chunks(1_000) {
+        let select = Query::select()
+            .column(researcher::Column::Slug)
+            .from(researcher::Entity)
+            .and_where(Expr::col(researcher::Column::Slug).is_in(chunk.iter().copied()))
+            .to_owned();
+        taken.extend(statement::models::<Slug>(txn, &select).await?.into_iter().map(|row| row.slug));
+    }
+    // Only a base that is taken, or wanted twice, needs its suffixes read.
+    let mut wanted: HashMap<&str, usize> = HashMap::new();
+    for base in &bases {
+        *wanted.entry(base.as_str()).or_default() += 1;
+    }
+    for (base, count) in &wanted {
+        if *count > 1 || taken.contains(*base) {
+            let select = Query::select()
+                .column(researcher::Column::Slug)
+                .from(researcher::Entity)
+                .and_where(Expr::col(researcher::Column::Slug).like(format!("{base}-%")))
+                .to_owned();
+            taken.extend(statement::models::<Slug>(txn, &select).await?.into_iter().map(|row| row.slug));
+        }
+    }
+    let mut slugs = Vec::with_capacity(bases.len());
+    for base in bases {
+        let slug = if taken.contains(&base) {
+            (2..).map(|n| format!("{base}-{n}")).find(|slug| !taken.contains(slug)).unwrap_or_else(|| base.clone())
+        } else {
+            base
+        };
+        taken.insert(slug.clone());
+        slugs.push(slug);
+    }
+    Ok(slugs)
 }
 
 /// `Marc Mézard` → `marc-mezard`: the sort key's letters and digits, words

@@ -11,6 +11,7 @@ pub mod apply;
 pub mod arxiv;
 pub mod ids;
 pub mod input;
+mod lookup;
 pub mod openalex;
 pub mod records;
 
