@@ -28,6 +28,7 @@
 //! all of its records at once; its new rows go out as multi-row inserts
 //! under ids reserved up front ([`IdPool`]), so a batch costs a few dozen
 //! statements whatever its size.
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::Utc;
@@ -608,18 +609,17 @@ impl<'a> Batch<'a> {
         }
         // Identifiers fill gaps only, and never take one another work holds.
         if let (None, Some(doi)) = (&stored.doi, &imported.doi) {
-            let key = doi.to_lowercase();
-            if !self.known.works_by_doi.contains_key(&key) {
+            if let Entry::Vacant(free) = self.known.works_by_doi.entry(doi.to_lowercase()) {
                 set(work::Column::Doi, doi.clone().into(), true);
                 stored.doi = Some(doi.clone());
-                self.known.works_by_doi.insert(key, id);
+                free.insert(id);
             }
         }
         if let (None, Some(arxiv)) = (&stored.arxiv_id, &imported.arxiv_id) {
-            if !self.known.works_by_arxiv.contains_key(arxiv) {
+            if let Entry::Vacant(free) = self.known.works_by_arxiv.entry(arxiv.clone()) {
                 set(work::Column::ArxivId, arxiv.clone().into(), true);
                 stored.arxiv_id = Some(arxiv.clone());
-                self.known.works_by_arxiv.insert(arxiv.clone(), id);
+                free.insert(id);
             }
         }
         if change.fields {
