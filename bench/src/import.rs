@@ -177,8 +177,11 @@ async fn import_once(server_bin: &Path, database_url: &str, file: &Path) -> Resu
     Ok(ImportRun { elapsed: started.elapsed(), peak_kib, summary })
 }
 
-pub async fn run(server_bin: &Path, database_url: &str, works: u64, seed: u64) -> Result<()> {
-    let file = std::env::temp_dir().join(format!("scholargraph-bench-import-{works}-{seed}.jsonl"));
+pub async fn run(server_bin: &Path, database_url: &str, works: u64, seed: u64, keep: Option<&Path>) -> Result<()> {
+    let file = match keep {
+        Some(path) => path.to_path_buf(),
+        None => std::env::temp_dir().join(format!("scholargraph-bench-import-{works}-{seed}.jsonl")),
+    };
     let started = Instant::now();
     write_works(&file, works, seed)?;
     let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
@@ -203,7 +206,9 @@ pub async fn run(server_bin: &Path, database_url: &str, works: u64, seed: u64) -
         Ok(())
     }
     .await;
-    let _ = std::fs::remove_file(&file);
+    if keep.is_none() {
+        let _ = std::fs::remove_file(&file);
+    }
     outcome
 }
 

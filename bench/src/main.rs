@@ -76,6 +76,10 @@ struct Args {
     /// The import benchmark's random seed.
     #[arg(long, default_value_t = 42)]
     import_seed: u64,
+    /// Write the import benchmark's file here and keep it (to profile or
+    /// repeat a run) instead of a temporary file removed at the end.
+    #[arg(long)]
+    import_file: Option<PathBuf>,
     /// Port the server listens on [default: a free one].
     #[arg(long)]
     port: Option<u16>,
@@ -104,7 +108,8 @@ async fn run(args: Args) -> Result<()> {
         None => std::env::current_exe().context("locating the bench binary")?.with_file_name("scholargraph"),
     };
     if let Some(works) = args.import_works {
-        return import::run(&server_bin, &args.database_url, works, args.import_seed).await;
+        return import::run(&server_bin, &args.database_url, works, args.import_seed, args.import_file.as_deref())
+            .await;
     }
     let selected = select_operations(&args.only)?;
     let wants = |name: &str| selected.iter().any(|s| s == name);

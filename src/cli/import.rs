@@ -5,7 +5,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::ingest::import::openalex::OpenAlexKind;
-use crate::ingest::import::{self, Format, ImportOptions, DEFAULT_BATCH_SIZE};
+use crate::ingest::import::{self, Format, ImportOptions};
 use crate::startup::{connect, migrate, PoolRole};
 
 #[derive(Debug, Subcommand)]
@@ -40,9 +40,10 @@ pub struct CommonArgs {
     /// Files to read, in order; `-` reads standard input.
     #[arg(required = true)]
     files: Vec<String>,
-    /// Records per transaction.
-    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE)]
-    batch_size: usize,
+    /// Records per transaction [default: sized so that a transaction takes
+    /// about a second, between 100 and 5 000 records].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: Option<u32>,
     /// Stop at the first malformed record instead of skipping it.
     #[arg(long)]
     strict: bool,
@@ -63,7 +64,7 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
     let db = connect(&common.config, Default::default(), PoolRole::Batch).await?;
     migrate(&db).await?;
     let options = ImportOptions {
-        batch_size: common.batch_size,
+        batch_size: common.batch_size.map(|size| size as usize),
         strict: common.strict,
         show_progress: std::io::stderr().is_terminal(),
     };

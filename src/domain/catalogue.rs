@@ -360,8 +360,8 @@ pub async fn insert_work_row(txn: &DatabaseTransaction, work: &NewWork) -> AppRe
 /// Inserts many works' own rows under ids the caller reserved (an import
 /// batch), as [`insert_work_row`] inserts one.
 pub async fn insert_work_rows(txn: &DatabaseTransaction, works: &[(i64, NewWork)]) -> AppResult<()> {
-    // Bound parameters per statement stay under SQLite's limit.
-    for chunk in works.chunks(2_000) {
+    // A fixed size keeps the statement's text, so a prepared one is reused.
+    for chunk in works.chunks(256) {
         let mut insert = Query::insert()
             .into_table(work::Entity)
             .columns(std::iter::once(work::Column::Id).chain(WORK_ROW_COLUMNS))

@@ -156,6 +156,8 @@ pub const COUNTERS_OF_TOUCHED: &str = "UPDATE researchers SET \
 /// The counters and summaries of works new to the catalogue (`added_works`),
 /// added to what is there rather than rebuilt: an import batch's cost then
 /// grows with its own works, not with everything their authors ever wrote.
+/// The works' own counts (`works.authors_count`, `authorships.work_year`
+/// and `.work_authors_count`) are the caller's, written with their rows.
 /// The counters derived from a summary (co-authors, close co-authors,
 /// topics and the topic profile's norm) move by what the batch adds to it,
 /// read before it is added. [`scoped`] runs after these, so a researcher it
@@ -165,10 +167,6 @@ pub fn added(backend: DbBackend) -> Vec<String> {
     // statistics it plans the joins below for a table of unknown size.
     let analyze = |table: &str| (backend == DbBackend::Postgres).then(|| format!("ANALYZE {table}"));
     let mut statements: Vec<String> = [
-        "UPDATE works SET authors_count = (SELECT COUNT(*) FROM authorships a WHERE a.work_id = works.id) \
-         WHERE id IN (SELECT id FROM added_works)",
-        "UPDATE authorships SET work_year = COALESCE(w.year, 0), work_authors_count = w.authors_count \
-         FROM works w WHERE w.id = authorships.work_id AND authorships.work_id IN (SELECT id FROM added_works)",
         "UPDATE researchers SET works_count = works_count + d.n, linked_works_count = linked_works_count + d.linked \
          FROM (SELECT a.researcher_id AS researcher_id, COUNT(*) AS n, \
            SUM(CASE WHEN w.doi IS NOT NULL OR w.arxiv_id IS NOT NULL THEN 1 ELSE 0 END) AS linked \
@@ -200,6 +198,7 @@ pub fn added(backend: DbBackend) -> Vec<String> {
              WHERE researchers.id = d.researcher_id",
             "INSERT INTO collaborations (researcher_id, coauthor_id, shared_works, first_year, last_year, coauthor_sort_name) \
              SELECT researcher_id, coauthor_id, n, first_year, last_year, coauthor_sort_name FROM added_pairs WHERE true \
+             ORDER BY researcher_id, coauthor_id \
              ON CONFLICT (researcher_id, coauthor_id) DO UPDATE SET \
              shared_works = collaborations.shared_works + excluded.shared_works, \
              first_year = CASE WHEN excluded.first_year IS NULL THEN collaborations.first_year \
@@ -228,7 +227,7 @@ pub fn added(backend: DbBackend) -> Vec<String> {
                GROUP BY t.researcher_id) AS d \
              WHERE researchers.id = d.researcher_id",
             "INSERT INTO researcher_topics (researcher_id, topic_id, works_count) \
-             SELECT researcher_id, topic_id, n FROM added_topics WHERE true \
+             SELECT researcher_id, topic_id, n FROM added_topics WHERE true ORDER BY researcher_id, topic_id \
              ON CONFLICT (researcher_id, topic_id) DO UPDATE SET works_count = researcher_topics.works_count + excluded.works_count",
             "INSERT INTO researcher_facets (researcher_id, facet, value, works_count) \
              SELECT a.researcher_id, 'year', CAST(a.work_year AS VARCHAR(8)), COUNT(*) FROM authorships a \

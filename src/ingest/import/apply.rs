@@ -109,8 +109,11 @@ pub async fn apply_batch(db: &DatabaseConnection, records: &[Record]) -> AppResu
 /// Change-log rows per insert: 5 parameters each, under SQLite's limit.
 const CHANGES_PER_INSERT: usize = 1_000;
 
-/// Bound parameters per multi-row insert: under SQLite's limit (32 766).
-const PARAMETERS_PER_INSERT: usize = 30_000;
+/// Rows per multi-row insert. A fixed size keeps most statements' text the
+/// same from batch to batch, so PostgreSQL's prepared statements are reused
+/// instead of parsed and planned again; it also keeps bound parameters far
+/// under SQLite's limit (32 766).
+const ROWS_PER_INSERT: usize = 256;
 
 /// Ids for one table's new rows, reserved before they are written so that
 /// a batch can link rows it has not inserted yet. On PostgreSQL they come
@@ -231,7 +234,8 @@ struct Batch<'a> {
     updates: Vec<UpdateStatement>,
     /// Researchers matched by name or id who may take the ORCID iD the source gives.
     orcids_to_attach: Vec<(i64, String)>,
-    authorships: Vec<[Value; 3]>,
+    /// `(work, researcher, position)`.
+    authorships: Vec<(i64, i64, i32)>,
     work_topics: Vec<[Value; 2]>,
     work_sources: Vec<[Value; 3]>,
     researcher_sources: Vec<[Value; 3]>,
@@ -385,7 +389,7 @@ impl<'a> Batch<'a> {
             if !matched.insert(researcher_id) || byline.iter().any(|entry| entry.researcher_id == researcher_id) {
                 continue;
             }
-            self.authorships.push([work_id.into(), researcher_id.into(), next_position.into()]);
+            self.authorships.push((work_id, researcher_id, next_position));
             byline.push(BylineEntry {
                 work_id,
                 researcher_id,
@@ -905,6 +909,15 @@ impl<'a> Batch<'a> {
             None,
         )
         .await?;
+        // A new work's row and byline carry their final counts, so the
+        // summaries need not count them again (`recount::added`).
+        for (id, row) in &mut self.new_works {
+            row.authors = self
+                .known
+                .bylines
+                .get(id)
+                .map_or_else(Vec::new, |byline| byline.iter().map(|entry| entry.researcher_id).collect());
+        }
         catalogue::insert_work_rows(txn, &self.new_works).await?;
         for update in &self.updates {
             statement::execute(txn, update).await?;
@@ -920,6 +933,21 @@ impl<'a> Batch<'a> {
                 self.changes.push(NewChange::of_researcher(ChangeKind::ResearcherUpdated, researcher_id));
             }
         }
+        // A known work's byline counts are rebuilt with its summaries (`recount::scoped`).
+        let authorships: Vec<Vec<Value>> = std::mem::take(&mut self.authorships)
+            .into_iter()
+            .map(|(work_id, researcher_id, position)| {
+                let (year, authors) = if self.added_works.contains(&work_id) {
+                    (
+                        self.known.stored_works.get(&work_id).and_then(|work| work.year).unwrap_or(0),
+                        self.known.bylines.get(&work_id).map_or(0, Vec::len) as i32,
+                    )
+                } else {
+                    (0, 0)
+                };
+                vec![work_id.into(), researcher_id.into(), position.into(), year.into(), authors.into()]
+            })
+            .collect();
         let links = [
             (
                 authorship::Entity.into_iden(),
@@ -927,8 +955,10 @@ impl<'a> Batch<'a> {
                     authorship::Column::WorkId.into_iden(),
                     authorship::Column::ResearcherId.into_iden(),
                     authorship::Column::Position.into_iden(),
+                    authorship::Column::WorkYear.into_iden(),
+                    authorship::Column::WorkAuthorsCount.into_iden(),
                 ],
-                std::mem::take(&mut self.authorships).into_iter().map(Vec::from).collect::<Vec<_>>(),
+                authorships,
                 vec![authorship::Column::WorkId.into_iden(), authorship::Column::ResearcherId.into_iden()],
             ),
             (
@@ -993,8 +1023,7 @@ async fn insert_rows<T: IntoIden + Clone, C: IntoIden + Clone>(
     rows: Vec<Vec<Value>>,
     on_conflict: Option<OnConflict>,
 ) -> AppResult<()> {
-    let per_statement = (PARAMETERS_PER_INSERT / columns.len().max(1)).max(1);
-    for chunk in rows.chunks(per_statement) {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut insert = Query::insert().into_table(table.clone()).columns(columns.iter().cloned()).to_owned();
         for row in chunk {
             insert.values_panic(row.iter().cloned().map(Expr::val));

@@ -80,8 +80,9 @@ impl Iterator for Reads {
 /// How an import runs.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
-    /// Records per transaction.
-    pub batch_size: usize,
+    /// Records per transaction; `None` sizes each batch from the last one's
+    /// time ([`BatchSizer`]).
+    pub batch_size: Option<usize>,
     /// Stop at the first malformed record instead of skipping it.
     pub strict: bool,
     /// A progress bar on a terminal; log lines otherwise.
@@ -90,12 +91,47 @@ pub struct ImportOptions {
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        Self { batch_size: DEFAULT_BATCH_SIZE, strict: false, show_progress: false }
+        Self { batch_size: None, strict: false, show_progress: false }
     }
 }
 
-/// Records per transaction unless told otherwise.
-pub const DEFAULT_BATCH_SIZE: usize = 500;
+/// Sizes batches so that each holds its transaction (and on SQLite the
+/// write lock, which the serving instances' writers queue for) about
+/// [`BatchSizer::TARGET`]: larger batches write faster per record, longer
+/// transactions keep the service's own writes waiting longer.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchSizer {
+    size: usize,
+    fixed: bool,
+}
+
+impl BatchSizer {
+    pub const TARGET: Duration = Duration::from_secs(1);
+    pub const FIRST: usize = 500;
+    pub const SMALLEST: usize = 100;
+    pub const LARGEST: usize = 5_000;
+
+    pub fn new(fixed: Option<usize>) -> Self {
+        match fixed {
+            Some(size) => Self { size: size.max(1), fixed: true },
+            None => Self { size: Self::FIRST, fixed: false },
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The next batch's size after one of `records` took `took`: halfway to
+    /// the size that would have taken [`BatchSizer::TARGET`].
+    pub fn after(&mut self, records: usize, took: Duration) {
+        if self.fixed || records == 0 {
+            return;
+        }
+        let ideal = records as f64 * Self::TARGET.as_secs_f64() / took.as_secs_f64().max(0.001);
+        self.size = ((self.size as f64 + ideal) / 2.0).clamp(Self::SMALLEST as f64, Self::LARGEST as f64) as usize;
+    }
+}
 
 /// Skipped records listed one by one in the summary; the rest are counted.
 const SKIPPED_LISTED: usize = 20;
@@ -154,8 +190,8 @@ pub async fn run(
     options: &ImportOptions,
 ) -> AppResult<ImportSummary> {
     let started = Instant::now();
-    let batch_size = options.batch_size.max(1);
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Read>(batch_size * 2);
+    let mut sizer = BatchSizer::new(options.batch_size);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Read>(sizer.size().max(BatchSizer::LARGEST));
     let reader = tokio::task::spawn_blocking(move || {
         for read in reads {
             if sender.blocking_send(read).is_err() {
@@ -165,7 +201,7 @@ pub async fn run(
     });
     let progress = ImportProgress::new(options.show_progress);
     let mut summary = ImportSummary::default();
-    let mut batch: Vec<Record> = Vec::with_capacity(batch_size);
+    let mut batch: Vec<Record> = Vec::with_capacity(sizer.size());
     let mut outcome = Ok(());
     while let Some(read) = receiver.recv().await {
         summary.read += 1;
@@ -183,11 +219,13 @@ pub async fn run(
                 }
             }
         }
-        if batch.len() >= batch_size {
+        if batch.len() >= sizer.size() {
+            let (records, writing) = (batch.len(), Instant::now());
             if let Err(error) = write_batch(db, &mut batch, &mut summary).await {
                 outcome = Err(error);
                 break;
             }
+            sizer.after(records, writing.elapsed());
             progress.show(&summary, started);
         }
     }
@@ -393,6 +431,25 @@ mod tests {
             .map(|work| work.authors.iter().find(|a| a.name == "Marc Mézard").and_then(|a| a.openalex_id.as_deref()))
             .collect();
         assert_eq!(mezard_on_works, vec![Some(mezard.openalex_id.as_str()); 6], "one id for him everywhere");
+    }
+
+    #[test]
+    fn batches_grow_toward_a_second_of_writing_within_bounds_unless_fixed() {
+        let mut sizer = BatchSizer::new(None);
+        assert_eq!(sizer.size(), 500);
+        sizer.after(500, Duration::from_millis(250)); // 2 000 would take a second
+        assert_eq!(sizer.size(), 1_250);
+        for _ in 0..10 {
+            sizer.after(sizer.size(), Duration::from_millis(10));
+        }
+        assert_eq!(sizer.size(), BatchSizer::LARGEST);
+        for _ in 0..10 {
+            sizer.after(sizer.size(), Duration::from_secs(30));
+        }
+        assert_eq!(sizer.size(), BatchSizer::SMALLEST);
+        let mut fixed = BatchSizer::new(Some(7));
+        fixed.after(7, Duration::from_secs(30));
+        assert_eq!(fixed.size(), 7);
     }
 
     #[test]
