@@ -78,7 +78,7 @@ impl Iterator for Reads {
 }
 
 /// How an import runs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
     /// Records per transaction; `None` sizes each batch from the last one's
     /// time ([`BatchSizer`]).
@@ -89,11 +89,6 @@ pub struct ImportOptions {
     pub show_progress: bool,
 }
 
-impl Default for ImportOptions {
-    fn default() -> Self {
-        Self { batch_size: None, strict: false, show_progress: false }
-    }
-}
 
 /// Sizes batches so that each holds its transaction (and on SQLite the
 /// write lock, which the serving instances' writers queue for) about
