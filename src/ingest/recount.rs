@@ -166,17 +166,15 @@ pub fn added(backend: DbBackend) -> Vec<String> {
     // PostgreSQL never analyses a temporary table by itself; without
     // statistics it plans the joins below for a table of unknown size.
     let analyze = |table: &str| (backend == DbBackend::Postgres).then(|| format!("ANALYZE {table}"));
-    let mut statements: Vec<String> = [
-        "UPDATE researchers SET works_count = works_count + d.n, linked_works_count = linked_works_count + d.linked \
+    let mut statements: Vec<String> =
+        ["UPDATE researchers SET works_count = works_count + d.n, linked_works_count = linked_works_count + d.linked \
          FROM (SELECT a.researcher_id AS researcher_id, COUNT(*) AS n, \
            SUM(CASE WHEN w.doi IS NOT NULL OR w.arxiv_id IS NOT NULL THEN 1 ELSE 0 END) AS linked \
            FROM authorships a JOIN works w ON w.id = a.work_id WHERE a.work_id IN (SELECT id FROM added_works) \
            GROUP BY a.researcher_id) AS d \
-         WHERE researchers.id = d.researcher_id",
-        "DELETE FROM added_pairs",
-    ]
-    .map(str::to_owned)
-    .to_vec();
+         WHERE researchers.id = d.researcher_id"]
+        .map(str::to_owned)
+        .to_vec();
     statements.push(format!(
         "INSERT INTO added_pairs (researcher_id, coauthor_id, n, first_year, last_year, coauthor_sort_name) {}",
         pairs_of("a.work_id IN (SELECT id FROM added_works)")
@@ -207,7 +205,6 @@ pub fn added(backend: DbBackend) -> Vec<String> {
              last_year = CASE WHEN excluded.last_year IS NULL THEN collaborations.last_year \
                WHEN collaborations.last_year IS NULL OR excluded.last_year > collaborations.last_year \
                THEN excluded.last_year ELSE collaborations.last_year END",
-            "DELETE FROM added_topics",
             "INSERT INTO added_topics (researcher_id, topic_id, n) \
              SELECT a.researcher_id, wt.topic_id, COUNT(*) FROM authorships a JOIN work_topics wt ON wt.work_id = a.work_id \
              WHERE a.work_id IN (SELECT id FROM added_works) GROUP BY a.researcher_id, wt.topic_id",
@@ -247,6 +244,9 @@ pub fn added(backend: DbBackend) -> Vec<String> {
     statements
 }
 
+const SCRATCH_TABLE_NAMES: [&str; 5] =
+    ["added_works", "touched_researchers", "touched_works", "added_pairs", "added_topics"];
+
 /// The scratch tables of [`run_scoped`], one set per connection.
 const SCRATCH_TABLES: &[&str] = &[
     "CREATE TEMPORARY TABLE IF NOT EXISTS added_works (id BIGINT PRIMARY KEY)",
@@ -271,9 +271,18 @@ pub async fn run_scoped(
     for create in SCRATCH_TABLES {
         txn.execute_raw(Statement::from_string(backend, *create)).await?;
     }
+    // Emptied, not deleted from: no autovacuum visits a temporary table, so
+    // on PostgreSQL each batch's deleted rows would stay in it, and every
+    // later batch would scan them.
+    let empty: Vec<String> = match backend {
+        DbBackend::Postgres => vec![format!("TRUNCATE {}", SCRATCH_TABLE_NAMES.join(", "))],
+        _ => SCRATCH_TABLE_NAMES.iter().map(|table| format!("DELETE FROM {table}")).collect(),
+    };
+    for sql in empty {
+        txn.execute_raw(Statement::from_string(backend, sql)).await?;
+    }
     let tables = [("added_works", added_works), ("touched_researchers", researchers), ("touched_works", works)];
     for (table, ids) in tables {
-        txn.execute_raw(Statement::from_string(backend, format!("DELETE FROM {table}"))).await?;
         for chunk in ids.chunks(TOUCHED_CHUNK) {
             let mut insert = Query::insert().into_table(Alias::new(table)).columns([Alias::new("id")]).to_owned();
             for id in chunk {

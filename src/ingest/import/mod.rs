@@ -89,7 +89,6 @@ pub struct ImportOptions {
     pub show_progress: bool,
 }
 
-
 /// Sizes batches so that each holds its transaction (and on SQLite the
 /// write lock, which the serving instances' writers queue for) about
 /// [`BatchSizer::TARGET`]: larger batches write faster per record, longer
