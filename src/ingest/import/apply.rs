@@ -38,7 +38,7 @@ use entity::{
 use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, OnConflict, Query, UpdateStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult, Value};
 
-use super::lookup::{author_provenance, BylineEntry, Known, StoredResearcher, StoredWork};
+use super::lookup::{author_provenance, stored_researchers, BylineEntry, Known, StoredResearcher, StoredWork};
 use super::records::{ImportedAuthor, ImportedInstitution, ImportedResearcher, ImportedWork, Record, Source};
 use crate::domain::begin_write;
 use crate::domain::catalogue::{self, NewWork};
@@ -824,17 +824,7 @@ impl<'a> Batch<'a> {
     /// A researcher the look-up did not read: one an earlier work of this
     /// batch matched.
     async fn read_researcher(&self, id: i64) -> AppResult<StoredResearcher> {
-        let select = Query::select()
-            .columns([
-                researcher::Column::Id,
-                researcher::Column::DisplayName,
-                researcher::Column::Orcid,
-                researcher::Column::AffiliationId,
-            ])
-            .from(researcher::Entity)
-            .and_where(Expr::col(researcher::Column::Id).eq(id))
-            .to_owned();
-        statement::models::<StoredResearcher>(self.txn, &select)
+        statement::models::<StoredResearcher>(self.txn, &stored_researchers(vec![id]))
             .await?
             .into_iter()
             .next()

@@ -44,6 +44,20 @@ pub(super) struct BylineEntry {
     pub position: i32,
 }
 
+/// What an author object can change of the researchers `ids`.
+pub(super) fn stored_researchers(ids: Vec<i64>) -> SelectStatement {
+    Query::select()
+        .columns([
+            researcher::Column::Id,
+            researcher::Column::DisplayName,
+            researcher::Column::Orcid,
+            researcher::Column::AffiliationId,
+        ])
+        .from(researcher::Entity)
+        .and_where(Expr::col(researcher::Column::Id).is_in(ids))
+        .to_owned()
+}
+
 #[derive(Debug, Clone, FromQueryResult)]
 pub(super) struct StoredResearcher {
     pub id: i64,
@@ -403,19 +417,7 @@ impl Known {
                 Record::Work(_) => None,
             })
             .collect();
-        let stored: Vec<StoredResearcher> = in_chunks(txn, researcher_ids.iter().copied(), |chunk| {
-            Query::select()
-                .columns([
-                    researcher::Column::Id,
-                    researcher::Column::DisplayName,
-                    researcher::Column::Orcid,
-                    researcher::Column::AffiliationId,
-                ])
-                .from(researcher::Entity)
-                .and_where(Expr::col(researcher::Column::Id).is_in(chunk))
-                .to_owned()
-        })
-        .await?;
+        let stored: Vec<StoredResearcher> = in_chunks(txn, researcher_ids.iter().copied(), stored_researchers).await?;
         known.stored_researchers.extend(stored.into_iter().map(|row| (row.id, row)));
         let names: Vec<Pair> = in_chunks(txn, researcher_ids.iter().copied(), |chunk| {
             Query::select()
