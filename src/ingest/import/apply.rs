@@ -35,7 +35,7 @@ use chrono::Utc;
 use entity::{
     authorship, external_id, institution, researcher, researcher_name, researcher_source, work, work_source, work_topic,
 };
-use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, OnConflict, Query, UpdateStatement};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, IntoIden, OnConflict, Query, UpdateStatement};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, FromQueryResult, Value};
 
 use super::lookup::{author_provenance, stored_researchers, BylineEntry, Known, StoredResearcher, StoredWork};
@@ -1052,15 +1052,16 @@ async fn free_slugs<'n>(txn: &DatabaseTransaction, names: impl Iterator<Item = &
     for base in &bases {
         *wanted.entry(base.as_str()).or_default() += 1;
     }
-    for (base, count) in &wanted {
-        if *count > 1 || taken.contains(*base) {
-            let select = Query::select()
-                .column(researcher::Column::Slug)
-                .from(researcher::Entity)
-                .and_where(Expr::col(researcher::Column::Slug).like(format!("{base}-%")))
-                .to_owned();
-            taken.extend(statement::models::<Slug>(txn, &select).await?.into_iter().map(|row| row.slug));
-        }
+    let suffixed: Vec<&str> =
+        wanted.iter().filter(|(base, count)| **count > 1 || taken.contains(**base)).map(|(base, _)| *base).collect();
+    // One statement per hundred bases, not one per base.
+    for chunk in suffixed.chunks(100) {
+        let any = chunk
+            .iter()
+            .fold(Cond::any(), |any, base| any.add(Expr::col(researcher::Column::Slug).like(format!("{base}-%"))));
+        let select =
+            Query::select().column(researcher::Column::Slug).from(researcher::Entity).cond_where(any).to_owned();
+        taken.extend(statement::models::<Slug>(txn, &select).await?.into_iter().map(|row| row.slug));
     }
     let mut slugs = Vec::with_capacity(bases.len());
     for base in bases {
