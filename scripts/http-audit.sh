@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 (cd scripts/http-audit && npm ci --no-audit --no-fund --silent)
-cargo build --quiet --bin scholargraph
+# The binary the test suite builds: `cargo build` alone would unify other
+# features and compile the whole dependency tree a second time.
+cargo test --workspace --quiet --no-run
 
 workdir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
