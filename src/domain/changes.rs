@@ -21,7 +21,7 @@
 //! with `NOTIFY catalogue_changes` (delivered at commit, never for a rollback)
 //! and the feed `LISTEN`s; it also polls every second, which is all it does
 //! on SQLite, so writes of other processes (an import) are seen either way.
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entity::catalogue_change;
@@ -412,23 +412,91 @@ async fn run(
     poll_interval: Duration,
     sender: broadcast::Sender<Change>,
 ) {
+    let listen_url = database_url.filter(|_| db.get_database_backend() == DbBackend::Postgres);
+    let mut listener = Listener { url: listen_url, active: None, next_attempt: Instant::now() };
     // Listen before the first read: a change committed in between is then
     // either read or announced.
-    let mut listener = match (db.get_database_backend(), database_url) {
-        (DbBackend::Postgres, Some(url)) => listen(&url).await,
-        _ => None,
-    };
+    listener.reconnect().await;
+    let mut failing = false;
     loop {
         let mut next_read = poll_interval;
         match publish_after(&db, &mut position, &sender).await {
             // A committed change is held back by an older open transaction
             // (anywhere in the cluster): it ends without a notification of
             // ours when it wrote no change, so look again soon.
-            Ok(true) => next_read = next_read.min(HELD_BACK_RETRY),
-            Ok(false) => {}
-            Err(error) => tracing::warn!(?error, "reading the change log failed; retrying at the next poll"),
+            Ok(held) => {
+                if failing {
+                    tracing::info!("reading the change log again");
+                    failing = false;
+                }
+                if held {
+                    next_read = next_read.min(HELD_BACK_RETRY);
+                }
+            }
+            // The database away (restarting, say): said once, retried at
+            // every poll; the log keeps what is committed meanwhile.
+            Err(error) => {
+                if !failing {
+                    tracing::warn!(?error, "reading the change log failed; retrying at every poll");
+                    failing = true;
+                }
+            }
         }
-        wait(&mut listener, next_read).await;
+        listener.wait(next_read).await;
+    }
+}
+
+/// The `LISTEN` connection of a feed on PostgreSQL. Lost, it is opened again
+/// at most every [`RELISTEN_INTERVAL`]; meanwhile the feed polls.
+struct Listener {
+    url: Option<String>,
+    active: Option<PgListener>,
+    next_attempt: Instant,
+}
+
+/// How often a lost `LISTEN` connection is opened again.
+const RELISTEN_INTERVAL: Duration = Duration::from_secs(1);
+
+impl Listener {
+    async fn reconnect(&mut self) {
+        let Some(url) = &self.url else { return };
+        if self.active.is_some() || Instant::now() < self.next_attempt {
+            return;
+        }
+        self.next_attempt = Instant::now() + RELISTEN_INTERVAL;
+        let listening = async {
+            let mut listener = PgListener::connect(url).await?;
+            listener.listen(CHANNEL).await?;
+            Ok::<_, sea_orm::sqlx::Error>(listener)
+        };
+        match listening.await {
+            Ok(listener) => {
+                tracing::debug!("listening for catalogue changes");
+                self.active = Some(listener);
+            }
+            Err(error) => tracing::debug!(?error, "cannot LISTEN for catalogue changes yet; polling"),
+        }
+    }
+
+    /// Until a notification arrives or `poll_interval` passes. A notification
+    /// lost to the timeout or a reconnect costs at most one interval: the feed
+    /// reads by position, never by what a notification says.
+    async fn wait(&mut self, poll_interval: Duration) {
+        self.reconnect().await;
+        let Some(active) = &mut self.active else {
+            tokio::time::sleep(poll_interval).await;
+            return;
+        };
+        tokio::select! {
+            received = active.recv() => {
+                if let Err(error) = received {
+                    // recv reconnects by itself; an error means it could not.
+                    tracing::warn!(?error, "lost the LISTEN connection for catalogue changes; polling until it is back");
+                    self.active = None;
+                }
+            }
+            () = tokio::time::sleep(poll_interval) => {}
+        }
     }
 }
 
@@ -463,41 +531,6 @@ async fn held_back(db: &DatabaseConnection) -> AppResult<bool> {
                   WHERE xid >= pg_snapshot_xmin(pg_current_snapshot())) AS held";
     let row = db.query_one_raw(Statement::from_string(DbBackend::Postgres, select)).await?;
     Ok(row.map(|row| row.try_get::<bool>("", "held")).transpose()?.unwrap_or(false))
-}
-
-async fn listen(url: &str) -> Option<PgListener> {
-    let listening = async {
-        let mut listener = PgListener::connect(url).await?;
-        listener.listen(CHANNEL).await?;
-        Ok::<_, sea_orm::sqlx::Error>(listener)
-    };
-    match listening.await {
-        Ok(listener) => Some(listener),
-        Err(error) => {
-            tracing::warn!(?error, "cannot LISTEN for catalogue changes; polling only");
-            None
-        }
-    }
-}
-
-/// Until a notification arrives or `poll_interval` passes. A notification
-/// lost to the timeout or a reconnect costs at most one interval: the feed
-/// reads by position, never by what a notification says.
-async fn wait(listener: &mut Option<PgListener>, poll_interval: Duration) {
-    let Some(active) = listener else {
-        tokio::time::sleep(poll_interval).await;
-        return;
-    };
-    tokio::select! {
-        received = active.recv() => {
-            if let Err(error) = received {
-                // recv reconnects by itself; an error means it could not.
-                tracing::warn!(?error, "lost the LISTEN connection for catalogue changes; polling only");
-                *listener = None;
-            }
-        }
-        () = tokio::time::sleep(poll_interval) => {}
-    }
 }
 
 #[cfg(test)]
