@@ -9,7 +9,8 @@
 #
 #   DATABASE_URL=postgres://postgres@127.0.0.1:<port>/postgres
 #
-# (plus PGHOST/PGPORT/PGUSER/PGDATABASE for psql and friends) exported. When
+# (plus PGHOST/PGPORT/PGUSER/PGDATABASE for psql and friends, and PG_BIN,
+# PG_DATA_DIR and the function as_pg to run pg_ctl on it) exported. When
 # the command ends -- successfully, with an error, or on SIGINT/SIGTERM/SIGHUP --
 # the server is stopped and the directory deleted. The command's exit code is
 # the script's exit code.
@@ -299,6 +300,10 @@ fi
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/postgres"
 export PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres PGDATABASE=postgres
+# For a command that restarts the server (the live events' reconnection test):
+#   as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA_DIR" -m fast -w restart
+export PG_BIN PG_USER PG_DATA_DIR="$PGDATA_DIR"
+export -f as_pg
 log "ready: DATABASE_URL=$DATABASE_URL"
 
 # --- run the command --------------------------------------------------------------

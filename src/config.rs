@@ -152,9 +152,15 @@ pub struct Limits {
     #[arg(long, env = "WS_INIT_TIMEOUT_SECS", default_value_t = defaults::WS_INIT_TIMEOUT_SECS)]
     pub ws_init_timeout_secs: u64,
 
-    /// Most operations one WebSocket connection may run at once.
+    /// Most operations one WebSocket connection may run at once,
+    /// subscriptions included.
     #[arg(long, env = "WS_MAX_OPERATIONS", default_value_t = defaults::WS_MAX_OPERATIONS)]
     pub ws_max_operations: usize,
+
+    /// Most WebSocket connections this instance holds open at once; one more
+    /// is closed at once with 1013 (try again later).
+    #[arg(long, env = "WS_MAX_CONNECTIONS", default_value_t = defaults::WS_MAX_CONNECTIONS)]
+    pub ws_max_connections: usize,
 }
 
 /// The documented defaults, shared by the command line and `Config::for_database`.
@@ -181,6 +187,7 @@ pub mod defaults {
     pub const MUTATION_COST: u32 = 100;
     pub const WS_INIT_TIMEOUT_SECS: u64 = 10;
     pub const WS_MAX_OPERATIONS: usize = 100;
+    pub const WS_MAX_CONNECTIONS: usize = 10_000;
 }
 
 impl Default for Limits {
@@ -205,6 +212,7 @@ impl Default for Limits {
             mutation_cost: defaults::MUTATION_COST,
             ws_init_timeout_secs: defaults::WS_INIT_TIMEOUT_SECS,
             ws_max_operations: defaults::WS_MAX_OPERATIONS,
+            ws_max_connections: defaults::WS_MAX_CONNECTIONS,
         }
     }
 }

@@ -15,9 +15,11 @@ use tokio::net::TcpListener;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::changes::{self, ChangeFeed};
+use crate::domain::researcher_events::LiveEvents;
 use crate::graphql::build_schema;
 use crate::graphql::limits::{DocumentGuard, Pricer, RateLimiter};
 use crate::http::router;
+use crate::http::ws::Sockets;
 use crate::ingest::demo;
 use crate::search::{SimilarIndex, TantivySearch};
 use crate::state::{AppState, Metrics};
@@ -34,9 +36,9 @@ pub enum PoolRole {
     Background,
 }
 
-/// Connections of the background pool: the change feed's reads and the
-/// index follower's.
-const BACKGROUND_CONNECTIONS: u32 = 2;
+/// Connections of the background pool: the change feed's reads, the index
+/// follower's and the live events' record reads.
+const BACKGROUND_CONNECTIONS: u32 = 3;
 
 /// Opens the pool and counts every statement it runs in `metrics`.
 pub async fn connect(config: &Config, metrics: Arc<Metrics>, role: PoolRole) -> anyhow::Result<DatabaseConnection> {
@@ -124,14 +126,20 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What follows the change log on this instance.
+struct Followers {
+    search: TantivySearch,
+    similar: SimilarIndex,
+    changes: Arc<ChangeFeed>,
+    live: Arc<LiveEvents>,
+}
+
 /// Opens the search index and starts following the change log: the feed
 /// (LISTEN on PostgreSQL, polling anywhere) wakes the index's follower,
-/// which first builds the index if it has none; until then the service is
-/// not ready (`/readyz`) and searches answer `SERVICE_UNAVAILABLE`.
-async fn follow_changes(
-    config: &Config,
-    db: &DatabaseConnection,
-) -> anyhow::Result<(TantivySearch, SimilarIndex, Arc<ChangeFeed>)> {
+/// which first builds the index if it has none (until then the service is
+/// not ready, `/readyz`, and searches answer `SERVICE_UNAVAILABLE`), and
+/// feeds the live researcher events.
+async fn follow_changes(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Followers> {
     let search = TantivySearch::open(&config.search_index_location(), config.search_limits())
         .context("opening the search index")?;
     let similar = SimilarIndex::default();
@@ -139,8 +147,12 @@ async fn follow_changes(
     let listen_url = (!config.is_sqlite()).then(|| config.database_url.clone());
     let feed = ChangeFeed::spawn(db.clone(), listen_url, head, changes::POLL_INTERVAL);
     tokio::spawn(crate::search::follow(search.clone(), similar.clone(), db.clone(), feed.subscribe()));
-    Ok((search, similar, Arc::new(feed)))
+    let live = Arc::new(LiveEvents::spawn(db.clone(), feed.subscribe()));
+    Ok(Followers { search, similar, changes: Arc::new(feed), live })
 }
+
+/// How long shutdown waits for WebSocket clients to take their close frame.
+const SOCKETS_CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 pub struct Application {
     listener: TcpListener,
@@ -173,11 +185,12 @@ impl Application {
         let db = connect(&config, metrics.clone(), PoolRole::Serving).await?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
         let background = connect(&config, Arc::default(), PoolRole::Background).await?;
-        let (search, similar, changes) = follow_changes(&config, &background).await?;
+        let Followers { search, similar, changes, live } = follow_changes(&config, &background).await?;
         let rate_limiter = Arc::new(RateLimiter::new(config.limits.rate()));
-        let schema = build_schema(&db, &config, Arc::new(search.clone()), similar.clone());
+        let schema = build_schema(&db, &config, Arc::new(search.clone()), similar.clone(), live.clone());
         let pricer = Arc::new(Pricer::new(&config, rate_limiter.clone()));
         let guard = Arc::new(DocumentGuard::new(config.limits.document(), &schema.sdl()));
+        let sockets = Arc::new(Sockets::new(config.limits.ws_max_connections));
         let state = AppState {
             db,
             schema,
@@ -190,6 +203,8 @@ impl Application {
             search,
             similar,
             changes,
+            live,
+            sockets,
         };
         Ok(Self { listener, state })
     }
@@ -212,8 +227,16 @@ impl Application {
                 limiter.forget_idle();
             }
         });
+        let sockets = self.state.sockets.clone();
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let closing = sockets.clone();
+        let shutdown = async move {
+            shutdown.await;
+            closing.close_all();
+        };
         let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        // axum waited for HTTP requests, not for upgraded sockets.
+        sockets.closed(SOCKETS_CLOSE_GRACE).await;
         forget_idle_clients.abort();
         served
     }

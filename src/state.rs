@@ -8,8 +8,10 @@ use sea_orm::DatabaseConnection;
 use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::domain::changes::ChangeFeed;
+use crate::domain::researcher_events::LiveEvents;
 use crate::graphql::limits::{DocumentGuard, Pricer, RateLimiter};
 use crate::graphql::AppSchema;
+use crate::http::ws::Sockets;
 use crate::search::{Search, SimilarIndex, TantivySearch};
 
 #[derive(Clone)]
@@ -34,6 +36,10 @@ pub struct AppState {
     pub similar: SimilarIndex,
     /// The change log as this instance follows it.
     pub changes: Arc<ChangeFeed>,
+    /// Live researcher events, fanned out from `changes`.
+    pub live: Arc<LiveEvents>,
+    /// The open WebSocket connections: their cap, and their close at shutdown.
+    pub sockets: Arc<Sockets>,
 }
 
 /// Counters the service keeps about itself.
@@ -61,6 +67,11 @@ pub fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
 /// The search engine the schema was built with.
 pub fn search<'a>(ctx: &Context<'a>) -> &'a dyn Search {
     ctx.data_unchecked::<Arc<dyn Search>>().as_ref()
+}
+
+/// The live researcher events the schema was built with.
+pub fn live<'a>(ctx: &Context<'a>) -> &'a LiveEvents {
+    ctx.data_unchecked::<Arc<LiveEvents>>().as_ref()
 }
 
 /// The topic profiles the schema was built with.

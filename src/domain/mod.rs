@@ -11,6 +11,7 @@ pub mod names;
 pub mod page;
 pub mod profiles;
 pub mod research_graph;
+pub mod researcher_events;
 pub mod researchers;
 pub mod search_documents;
 pub mod statement;

@@ -6,8 +6,10 @@
 //!
 //! The identifiers and topics come back as one JSON array each, built by the
 //! database (`json_agg` on PostgreSQL, `json_group_array` on SQLite).
+use std::collections::HashMap;
+
 use entity::{external_id, institution, researcher};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, QueryResult};
 
 use super::institutions::Institution;
@@ -24,7 +26,7 @@ pub enum RecordKey<'a> {
 }
 
 /// What a profile page shows beside the record itself.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ProfileParts {
     pub external_ids: Vec<ExternalId>,
     pub affiliation: Option<Institution>,
@@ -35,8 +37,31 @@ pub struct ProfileParts {
 
 /// The record named by `key` with its profile parts; `None` if there is none.
 pub async fn profile(db: &impl ConnectionTrait, key: RecordKey<'_>) -> AppResult<Option<(Researcher, ProfileParts)>> {
-    let backend = db.get_database_backend();
-    let mut select = Query::select()
+    let mut select = profile_select(db.get_database_backend())?;
+    match key {
+        RecordKey::Id(id) => select.and_where(Expr::col(("r", researcher::Column::Id)).eq(id)),
+        RecordKey::Slug(slug) => select.and_where(Expr::col(("r", researcher::Column::Slug)).eq(slug)),
+        RecordKey::Orcid(orcid) => select.and_where(Expr::col(("r", researcher::Column::Orcid)).eq(orcid)),
+    };
+    match statement::rows(db, &select).await?.first() {
+        Some(row) => Ok(Some(read(row)?)),
+        None => Ok(None),
+    }
+}
+
+/// The records of `ids` with their profile parts, in one statement; ids
+/// with no record are left out.
+pub async fn profiles(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<HashMap<i64, (Researcher, ProfileParts)>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut select = profile_select(db.get_database_backend())?;
+    select.and_where(Expr::col(("r", researcher::Column::Id)).is_in(ids.iter().copied()));
+    statement::rows(db, &select).await?.iter().map(|row| read(row).map(|profile| (profile.0.id, profile))).collect()
+}
+
+fn profile_select(backend: DbBackend) -> AppResult<SelectStatement> {
+    let select = Query::select()
         .exprs(columns_of::<researcher::Entity>("r"))
         .exprs(researchers::standing_columns())
         .expr(aliased(Expr::col(("i", institution::Column::Id)), "institution_id"))
@@ -53,15 +78,7 @@ pub async fn profile(db: &impl ConnectionTrait, key: RecordKey<'_>) -> AppResult
             Expr::col(("i", institution::Column::Id)).equals(("r", researcher::Column::AffiliationId)),
         )
         .to_owned();
-    match key {
-        RecordKey::Id(id) => select.and_where(Expr::col(("r", researcher::Column::Id)).eq(id)),
-        RecordKey::Slug(slug) => select.and_where(Expr::col(("r", researcher::Column::Slug)).eq(slug)),
-        RecordKey::Orcid(orcid) => select.and_where(Expr::col(("r", researcher::Column::Orcid)).eq(orcid)),
-    };
-    match statement::rows(db, &select).await?.first() {
-        Some(row) => Ok(Some(read(row)?)),
-        None => Ok(None),
-    }
+    Ok(select)
 }
 
 fn read(row: &QueryResult) -> AppResult<(Researcher, ProfileParts)> {

@@ -19,6 +19,7 @@ use async_graphql::{Schema, SchemaBuilder as GqlSchemaBuilder, ValidationMode};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
+use crate::domain::researcher_events::LiveEvents;
 use crate::search::{Search, SimilarIndex};
 use mutations::Mutation;
 use queries::Query;
@@ -83,11 +84,13 @@ pub fn build_schema(
     config: &Config,
     search: Arc<dyn Search>,
     similar: SimilarIndex,
+    live: Arc<LiveEvents>,
 ) -> AppSchema {
     let builder = Schema::build(Query::default(), Mutation, SubscriptionRoot)
         .data(db.clone())
         .data(search)
         .data(similar)
+        .data(live)
         .validation_mode(ValidationMode::Fast);
     let builder = with_limits(builder, config);
     loaders::register(builder, db, Duration::from_micros(config.loader_delay_micros)).finish()

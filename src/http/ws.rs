@@ -24,8 +24,16 @@
 //!   takes no message for `REQUEST_TIMEOUT_SECS` is dropped.
 //! - The viewer is fixed at `connection_init`: a token that expires later
 //!   does not end the connection.
+//! - An instance holds at most `WS_MAX_CONNECTIONS` sockets; one more is
+//!   closed at once with 1013 (try again later). At shutdown every open
+//!   socket is closed with 1001 ([`Sockets`]): axum's graceful shutdown does
+//!   not track upgraded connections, which would otherwise just be dropped.
+//! - A subscriber that fell behind and skipped events learns how many from
+//!   the next `next` payload's `extensions.missedEvents`.
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
@@ -35,7 +43,7 @@ use axum::response::Response as HttpResponse;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 
 use super::admission::{admit, execute, price, Admitted, Caller};
@@ -43,6 +51,7 @@ use super::client::ClientAddress;
 use super::response::is_request_error;
 use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
+use crate::graphql::subscriptions::MissedEvents;
 use crate::state::AppState;
 
 /// The one subprotocol spoken here.
@@ -55,6 +64,46 @@ const OUTGOING_QUEUE: usize = 16;
 /// The longest close reason a close frame can carry, in bytes.
 const MAX_CLOSE_REASON: usize = 123;
 
+/// The open sockets of an instance: their cap, and their close at shutdown.
+pub struct Sockets {
+    open: Arc<Semaphore>,
+    max: u32,
+    closing: watch::Sender<bool>,
+}
+
+impl Sockets {
+    pub fn new(max: usize) -> Self {
+        let max = u32::try_from(max).unwrap_or(u32::MAX).min(Semaphore::MAX_PERMITS as u32);
+        Self { open: Arc::new(Semaphore::new(max as usize)), max, closing: watch::channel(false).0 }
+    }
+
+    /// A place for one more socket, unless the instance holds its maximum or
+    /// is shutting down.
+    fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        if *self.closing.borrow() {
+            return None;
+        }
+        self.open.clone().try_acquire_owned().ok()
+    }
+
+    /// Sockets open now.
+    pub fn open(&self) -> usize {
+        self.max as usize - self.open.available_permits()
+    }
+
+    /// Tells every open socket to close (1001) and refuses new ones.
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Until every socket has closed, or `grace` has passed.
+    pub async fn closed(&self, grace: Duration) {
+        if tokio::time::timeout(grace, self.open.acquire_many(self.max)).await.is_err() {
+            tracing::warn!(open = self.open(), "WebSocket connections still open at the end of the shutdown grace");
+        }
+    }
+}
+
 pub async fn handler(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
@@ -63,12 +112,14 @@ pub async fn handler(
     let limit = state.config.limits.max_body_bytes;
     let upgrade = upgrade.protocols([PROTOCOL]).max_message_size(limit).max_frame_size(limit);
     let acceptable = upgrade.selected_protocol().is_some();
+    let permit = state.sockets.admit();
     upgrade.on_upgrade(move |socket| async move {
         let mut connection = Connection::new(state, address, socket);
-        if acceptable {
-            connection.run().await;
-        } else {
-            connection.close(Close::SubprotocolNotAcceptable).await;
+        match permit {
+            _ if !acceptable => connection.close(Close::SubprotocolNotAcceptable).await,
+            None if connection.closing() => connection.close(Close::GoingAway).await,
+            None => connection.close(Close::TryAgainLater).await,
+            Some(_permit) => connection.run().await,
         }
     })
 }
@@ -85,6 +136,8 @@ enum Close {
     TooManyInits,
     MessageTooBig,
     Internal,
+    GoingAway,
+    TryAgainLater,
 }
 
 impl Close {
@@ -99,6 +152,8 @@ impl Close {
             Self::TooManyInits => (4429, "Too many initialisation requests".to_owned()),
             Self::MessageTooBig => (1009, "Message too big".to_owned()),
             Self::Internal => (1011, "Internal server error".to_owned()),
+            Self::GoingAway => (1001, "Server shutting down".to_owned()),
+            Self::TryAgainLater => (1013, "Too many connections; try again later".to_owned()),
         };
         CloseFrame { code, reason: Utf8Bytes::from(truncate(reason, MAX_CLOSE_REASON)) }
     }
@@ -205,11 +260,14 @@ struct Connection {
     generations: u64,
     outgoing_tx: mpsc::Sender<Outgoing>,
     outgoing_rx: mpsc::Receiver<Outgoing>,
+    /// Turns true when the instance shuts down.
+    closing: watch::Receiver<bool>,
 }
 
 impl Connection {
     fn new(state: AppState, address: IpAddr, socket: WebSocket) -> Self {
         let (outgoing_tx, outgoing_rx) = mpsc::channel(OUTGOING_QUEUE);
+        let closing = state.sockets.closing.subscribe();
         Self {
             state,
             address,
@@ -220,13 +278,19 @@ impl Connection {
             generations: 0,
             outgoing_tx,
             outgoing_rx,
+            closing,
         }
+    }
+
+    fn closing(&self) -> bool {
+        *self.closing.borrow()
     }
 
     async fn run(&mut self) {
         let init_timeout =
             tokio::time::sleep(std::time::Duration::from_secs(self.state.config.limits.ws_init_timeout_secs));
         tokio::pin!(init_timeout);
+        let mut closing = self.closing.clone();
         loop {
             let flow = tokio::select! {
                 incoming = self.socket.recv() => match incoming {
@@ -236,6 +300,8 @@ impl Connection {
                 },
                 Some(outgoing) = self.outgoing_rx.recv() => self.forward(outgoing).await,
                 () = &mut init_timeout, if !self.init_received => Flow::Close(Close::InitTimeout),
+                // The sender lives as long as the state this connection holds.
+                () = shut_down(&mut closing) => Flow::Close(Close::GoingAway),
             };
             match flow {
                 Flow::Continue => {}
@@ -380,6 +446,12 @@ impl Connection {
     }
 }
 
+/// Until the instance shuts down (or its state is gone, which is the same).
+async fn shut_down(closing: &mut watch::Receiver<bool>) {
+    // The guard `wait_for` returns must not live across an await.
+    let _ = closing.wait_for(|closing| *closing).await.map(|_| ());
+}
+
 fn read_failed(err: &axum::Error) -> Flow {
     // tungstenite refuses an over-long message or frame as a "space limit".
     if err.to_string().contains("Space limit exceeded") {
@@ -430,10 +502,15 @@ async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
         if let Err(refused) = price(&state, &mut admitted).await {
             return sink.error(&refused.errors).await;
         }
-        let mut stream = state.schema.execute_stream(admitted.request);
+        let missed = MissedEvents::default();
+        let mut stream = state.schema.execute_stream(admitted.request.data(missed.clone()));
         let mut first = true;
         while let Some(mut response) = stream.next().await {
             add_codes(&mut response);
+            let skipped = missed.take();
+            if skipped > 0 {
+                response.extensions.insert("missedEvents".to_owned(), async_graphql::Value::from(skipped));
+            }
             if first && is_request_error(&response) {
                 return sink.error(&response.errors).await;
             }

@@ -39,12 +39,19 @@ pub struct TestApp {
     /// The service's search index, to wait for it to catch up with writes.
     pub search: TantivySearch,
     database: TestDatabase,
+    /// Sending (or dropping) it shuts the service down gracefully.
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// Where a test's database lives, so that it can be removed afterwards.
 enum TestDatabase {
     Sqlite(PathBuf),
-    Postgres { admin_url: String, name: String },
+    Postgres {
+        admin_url: String,
+        name: String,
+    },
+    /// Another instance's: removed with that one.
+    Shared,
 }
 
 impl Drop for TestApp {
@@ -73,25 +80,30 @@ impl Drop for TestApp {
                     eprintln!("could not drop the test database {name}");
                 }
             }
+            TestDatabase::Shared => {}
         }
     }
 }
 
 /// A fresh, empty database URL for one test.
 async fn fresh_database() -> (String, TestDatabase) {
-    let name = format!("scholargraph_test_{}", uuid::Uuid::new_v4().simple());
     match std::env::var("DATABASE_URL") {
-        Ok(url) if url.starts_with("postgres") => {
-            let admin = Database::connect(&url).await.expect("connect to PostgreSQL");
-            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
-            let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
-            (format!("{base}/{name}"), TestDatabase::Postgres { admin_url: url, name })
-        }
+        Ok(url) if url.starts_with("postgres") => fresh_postgres_database(&url).await,
         _ => {
+            let name = format!("scholargraph_test_{}", uuid::Uuid::new_v4().simple());
             let file = std::env::temp_dir().join(format!("{name}.db"));
             (format!("sqlite://{}?mode=rwc", file.display()), TestDatabase::Sqlite(file))
         }
     }
+}
+
+/// A fresh database on the PostgreSQL server of `admin_url`.
+async fn fresh_postgres_database(admin_url: &str) -> (String, TestDatabase) {
+    let name = format!("scholargraph_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(admin_url).await.expect("connect to PostgreSQL");
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(admin_url);
+    (format!("{base}/{name}"), TestDatabase::Postgres { admin_url: admin_url.to_owned(), name })
 }
 
 /// The service over a fresh database holding the demo dataset.
@@ -121,8 +133,22 @@ pub fn token(sub: &str, orcid: Option<&str>, roles: &[&str]) -> String {
 /// loads the demo into an empty catalogue unless `seed_demo_when_empty` is
 /// turned off; on PostgreSQL it never does).
 pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    LazyLock::force(&TRACING);
     let (url, database) = fresh_database().await;
+    start(url, database, adjust).await
+}
+
+/// The service over the demo dataset in a fresh database of the PostgreSQL
+/// server at `admin_url` (one a test runs for itself).
+pub async fn spawn_app_on_postgres(admin_url: &str) -> TestApp {
+    let (url, database) = fresh_postgres_database(admin_url).await;
+    let app = start(url, database, |_| {}).await;
+    demo::seed(&app.db).await.expect("seed the demo dataset");
+    app.search_caught_up().await;
+    app
+}
+
+async fn start(url: String, database: TestDatabase, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    LazyLock::force(&TRACING);
     let mut config = Config::for_database(url.clone());
     config.database_max_connections = 5;
     config.auth.jwt_secret = Some(TEST_SECRET.into());
@@ -132,8 +158,21 @@ pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = app.state().db.clone();
     let metrics = app.state().metrics.clone();
     let search = app.state().search.clone();
-    tokio::spawn(app.run_until(std::future::pending()));
-    let app = TestApp { address, database_url: url, client: reqwest::Client::new(), db, metrics, search, database };
+    let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        // Sent or dropped alike: both mean stop.
+        let _ = stop.await;
+    }));
+    let app = TestApp {
+        address,
+        database_url: url,
+        client: reqwest::Client::new(),
+        db,
+        metrics,
+        search,
+        database,
+        shutdown: Some(shutdown),
+    };
     app.search_caught_up().await;
     app
 }
@@ -145,6 +184,19 @@ pub fn operation(file: &str) -> String {
 }
 
 impl TestApp {
+    /// A second instance of the service on this one's database, configured
+    /// by `adjust` (its search index is in memory unless `adjust` says otherwise).
+    pub async fn another_instance(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        start(self.database_url.clone(), TestDatabase::Shared, adjust).await
+    }
+
+    /// Shuts the service down as a signal would.
+    pub fn shut_down(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
     /// Waits until the search index is built and has applied every change
     /// committed so far (the service follows the log in the background).
     pub async fn search_caught_up(&self) {
@@ -336,6 +388,22 @@ impl WsClient {
 
     /// The next JSON message from the server; panics on a close or a timeout.
     pub async fn receive(&mut self) -> Value {
+        match self.receive_any().await {
+            Ok(message) => message,
+            Err(close) => panic!("closed while a message was expected: {close:?}"),
+        }
+    }
+
+    /// The payload of the next message, which must be `next` for `id`.
+    pub async fn next_payload(&mut self, id: &str) -> Value {
+        let next = self.receive().await;
+        assert_eq!((next["type"].as_str(), next["id"].as_str()), (Some("next"), Some(id)), "{next:#}");
+        next["payload"].clone()
+    }
+
+    /// The next JSON message, or the close code and reason if the server
+    /// closes instead.
+    pub async fn receive_any(&mut self) -> Result<Value, (u16, String)> {
         loop {
             let message = tokio::time::timeout(WS_WAIT, self.stream.next())
                 .await
@@ -344,10 +412,12 @@ impl WsClient {
                 .expect("a readable message");
             match message {
                 WsMessage::Text(text) => {
-                    return serde_json::from_str(text.as_str())
-                        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text.as_str()))
+                    return Ok(serde_json::from_str(text.as_str())
+                        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text.as_str())))
                 }
-                WsMessage::Close(frame) => panic!("closed while a message was expected: {frame:?}"),
+                WsMessage::Close(frame) => {
+                    return Err(frame.map(|f| (u16::from(f.code), f.reason.as_str().to_owned())).unwrap_or_default())
+                }
                 _ => {}
             }
         }

@@ -13,6 +13,7 @@ mod graph;
 mod http;
 mod import;
 mod limits;
+mod live_events;
 mod pagination;
 mod parsed_documents;
 mod profile;

@@ -7,7 +7,6 @@ use std::time::Duration;
 use scholargraph::config::Config;
 use scholargraph::domain::catalogue::{self, NewWork};
 use scholargraph::domain::works::WorkKind;
-use scholargraph::startup::Application;
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 
@@ -323,18 +322,6 @@ async fn a_write_by_another_process_is_found_by_search() {
     }
 }
 
-/// A second instance of the service on the same database, with its own index.
-async fn another_instance(app: &TestApp, search_index: &str) -> (String, scholargraph::search::TantivySearch) {
-    let mut config = Config::for_database(app.database_url.clone());
-    config.database_max_connections = 5;
-    config.search_index = search_index.to_owned();
-    let other = Application::build(config).await.expect("build another instance");
-    let address = format!("http://127.0.0.1:{}", other.port());
-    let search = other.state().search.clone();
-    tokio::spawn(other.run_until(std::future::pending()));
-    (address, search)
-}
-
 async fn post(address: &str, query: &str, variables: Value) -> Value {
     let response = reqwest::Client::new()
         .post(format!("{address}/graphql"))
@@ -348,13 +335,13 @@ async fn post(address: &str, query: &str, variables: Value) -> Value {
 #[tokio::test]
 async fn a_claim_made_through_one_instance_is_found_through_another() {
     let app = spawn_app().await;
-    let (other, _) = another_instance(&app, "memory").await;
+    let other = app.another_instance(|_| {}).await;
     let marc = app.researcher_id("marc-mezard").await;
     let pending = json!({ "filter": { "search": "mezard", "claimStatus": "PENDING" } });
     claim(&app, &marc).await;
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
-        let answer = post(&other, SEARCH_RESEARCHERS, pending.clone()).await;
+        let answer = post(&other.address, SEARCH_RESEARCHERS, pending.clone()).await;
         if answer["data"]["researchers"]["totalCount"] == 1 {
             break;
         }
@@ -374,7 +361,8 @@ async fn the_rebuild_command_reproduces_the_live_index() {
 
     let rebuilt_dir = tempdir("rebuilt");
     rebuild_with_the_command(&app.database_url, &rebuilt_dir).await;
-    let (rebuilt, search) = another_instance(&app, &rebuilt_dir).await;
+    let rebuilt = app.another_instance(|config| config.search_index = rebuilt_dir.clone()).await;
+    let search = rebuilt.search.clone();
     let built = search.position().expect("read the rebuilt index");
     let deadline = tokio::time::Instant::now() + DEADLINE;
     while search.status() != scholargraph::search::IndexStatus::Ready {
@@ -391,13 +379,13 @@ async fn the_rebuild_command_reproduces_the_live_index() {
     ] {
         let vars = json!({ "filter": filter, "orderBy": order, "first": 100 });
         let live = app.data(SEARCH_WORKS, vars.clone()).await;
-        let again = post(&rebuilt, SEARCH_WORKS, vars).await;
+        let again = post(&rebuilt.address, SEARCH_WORKS, vars).await;
         assert_eq!(again["data"], live, "{filter} by {order}");
     }
     for search in ["m", "marc", "zdeborova"] {
         let vars = json!({ "filter": { "search": search } });
         let live = app.data(SEARCH_RESEARCHERS, vars.clone()).await;
-        assert_eq!(post(&rebuilt, SEARCH_RESEARCHERS, vars).await["data"], live, "{search}");
+        assert_eq!(post(&rebuilt.address, SEARCH_RESEARCHERS, vars).await["data"], live, "{search}");
     }
     for dir in [live_dir, rebuilt_dir] {
         let _ = std::fs::remove_dir_all(dir);

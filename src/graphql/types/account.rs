@@ -1,6 +1,7 @@
 //! Signed-in users and what they do to records: claims, invitations, and
 //! the mutation inputs and payloads.
 use super::Researcher;
+use crate::domain::researcher_events::{self, EventKind};
 use crate::domain::{claims, invites};
 use crate::graphql::ids::{encode, NodeType};
 use crate::graphql::loaders::{load_one, ResearcherById};
@@ -218,10 +219,34 @@ pub enum ResearcherEventKind {
     Unfollowed,
     ClaimUpdated,
     ProfileUpdated,
+    WorksAdded,
 }
 
+impl From<EventKind> for ResearcherEventKind {
+    fn from(kind: EventKind) -> Self {
+        match kind {
+            EventKind::Followed => Self::Followed,
+            EventKind::Unfollowed => Self::Unfollowed,
+            EventKind::ClaimUpdated => Self::ClaimUpdated,
+            EventKind::ProfileUpdated => Self::ProfileUpdated,
+            EventKind::WorksAdded => Self::WorksAdded,
+        }
+    }
+}
+
+// What happened to a researcher record, and the record after it.
 #[derive(SimpleObject)]
 pub struct ResearcherEvent {
     pub kind: ResearcherEventKind,
     pub researcher: Researcher,
+}
+
+impl From<&researcher_events::ResearcherEvent> for ResearcherEvent {
+    fn from(event: &researcher_events::ResearcherEvent) -> Self {
+        let state = &event.researcher;
+        Self {
+            kind: event.kind.into(),
+            researcher: Researcher::with_shared_parts(state.record.clone(), state.parts.clone()),
+        }
+    }
 }

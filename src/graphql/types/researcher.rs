@@ -38,7 +38,12 @@ impl Researcher {
     }
 
     pub fn with_parts(record: researchers::Researcher, parts: ProfileParts) -> Self {
-        Self { record, parts: Some(Arc::new(parts)) }
+        Self::with_shared_parts(record, Arc::new(parts))
+    }
+
+    /// With parts read once for many responses (a live event's subscribers).
+    pub fn with_shared_parts(record: researchers::Researcher, parts: Arc<ProfileParts>) -> Self {
+        Self { record, parts: Some(parts) }
     }
 
     async fn standing(&self, ctx: &Context<'_>) -> Result<RecordStanding, AppError> {
