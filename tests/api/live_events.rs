@@ -21,7 +21,7 @@ const DEADLINE: Duration = Duration::from_secs(30);
 const ORCID: &str = "0000-0002-1825-0097";
 
 /// A client subscribed, under id `events`, to the contract's subscription.
-async fn subscribe(app: &TestApp, researcher: &str) -> WsClient {
+pub async fn subscribe(app: &TestApp, researcher: &str) -> WsClient {
     let mut client = app.ws_connect().await;
     client.init(None).await;
     start_subscription(&mut client, "events", researcher).await;
@@ -52,7 +52,7 @@ async fn mutate(app: &TestApp, as_token: &str, name: &str, variables: Value) -> 
 /// Waits until `app` delivers events (the first follow may run before the
 /// subscription is in place: it is made again until one arrives), and
 /// returns the first event of that follow.
-async fn wait_until_live(app: &TestApp, client: &mut WsClient, researcher: &str) -> Value {
+pub async fn wait_until_live(app: &TestApp, client: &mut WsClient, researcher: &str) -> Value {
     let probe = token("probe", None, &[]);
     let deadline = tokio::time::Instant::now() + DEADLINE;
     loop {
@@ -343,4 +343,14 @@ async fn after_postgres_restarts_the_next_event_carries_the_current_state() {
     assert_eq!((&event["kind"], &event["researcher"]["counts"]["followers"]), (&json!("FOLLOWED"), &json!(1)));
     drop(app);
     cluster.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_subscribe_under_a_live_subscriptions_id_closes_4409() {
+    let app = spawn_app().await;
+    let marc = app.researcher_id("marc-mezard").await;
+    let mut client = subscribe(&app, &marc).await;
+    wait_until_live(&app, &mut client, &marc).await;
+    start_subscription(&mut client, "events", &marc).await;
+    assert_eq!(client.expect_close().await.0, 4409);
 }

@@ -134,13 +134,9 @@ async fn every_contract_operation_validates() {
     }
     assert_eq!(checked, 19, "every operation of the contract was checked");
 
-    // The subscription runs over the real socket. Live events are not built
-    // yet: the one answer allowed is the documented FORBIDDEN field error.
-    let mut client = app.ws_connect().await;
-    client.init(None).await;
-    let answer = client.run("events", &operation("subscription.graphql"), json!({ "researcherId": researcher })).await;
-    let errors = answer["errors"].as_array().cloned().unwrap_or_default();
-    assert_eq!(errors.len(), 1, "{answer:#}");
-    assert!(errors[0].get("path").is_some(), "the subscription validates: {answer:#}");
-    assert_eq!(errors[0]["extensions"]["code"], "FORBIDDEN", "{answer:#}");
+    // The subscription runs over the real socket and delivers an event.
+    let mut client = crate::live_events::subscribe(&app, &researcher).await;
+    let event = crate::live_events::wait_until_live(&app, &mut client, &researcher).await;
+    assert_eq!(event["kind"], "FOLLOWED", "{event:#}");
+    assert_eq!(event["researcher"]["id"], researcher, "{event:#}");
 }
