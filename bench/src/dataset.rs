@@ -128,6 +128,12 @@ impl Dataset {
     }
 }
 
+/// The researcher with the smallest id, if any.
+pub async fn first_researcher(db: &DatabaseConnection) -> Result<Option<Researcher>> {
+    let sql = format!("SELECT {RESEARCHER_COLUMNS} FROM researchers ORDER BY id ASC LIMIT 1");
+    Ok(researchers_where(db, &sql).await?.into_iter().next())
+}
+
 async fn one(db: &DatabaseConnection, sql: &str) -> Result<QueryResult> {
     db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await

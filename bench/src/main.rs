@@ -6,6 +6,9 @@
 //! milliseconds (the server's, PostgreSQL's) per request and the server's
 //! peak memory. It also measures a "floor": the profile
 //! page's data as one hand-written SQL statement, without GraphQL.
+//! On request (`--only fanout`) it measures the fan-out of live events
+//! instead: many WebSocket subscribers of one researcher on two servers,
+//! and how long each follow takes to reach them.
 //!
 //! ```sh
 //! cargo build --release -p scholargraph -p bench
@@ -16,6 +19,7 @@
 mod bombs;
 mod cpu;
 mod dataset;
+mod fanout;
 mod floor;
 mod freshness;
 mod import;
@@ -24,7 +28,7 @@ mod ops;
 mod report;
 mod server;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,9 +68,17 @@ struct Args {
 
     /// Run only these operations (comma-separated; `bombs` is the profile beside
     /// hostile documents, `search_freshness` times writes until search finds
-    /// them, `floor` the hand-written SQL baseline).
+    /// them, `floor` the hand-written SQL baseline; `fanout`, run only when
+    /// named, times follows reaching live subscribers on two servers of its own).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+
+    /// `fanout`: subscribers, each on a WebSocket of its own, half on each server.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    fanout_subscribers: u32,
+    /// `fanout`: milliseconds between two follows (for `--duration` seconds).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    fanout_interval_ms: u64,
 
     /// Instead of the serving operations: write this many OpenAlex-shaped
     /// works to a file, import it into the database (which should be empty)
@@ -80,7 +92,7 @@ struct Args {
     /// repeat a run) instead of a temporary file removed at the end.
     #[arg(long)]
     import_file: Option<PathBuf>,
-    /// Port the server listens on [default: a free one].
+    /// Port the server listens on [default: a free one; the fan-out's two always take free ones].
     #[arg(long)]
     port: Option<u16>,
 }
@@ -112,6 +124,26 @@ async fn run(args: Args) -> Result<()> {
             .await;
     }
     let selected = select_operations(&args.only)?;
+    let (fanout, serving): (Vec<String>, Vec<String>) = selected.into_iter().partition(|name| name == fanout::NAME);
+    if !serving.is_empty() {
+        serve(&args, &server_bin, &serving).await?;
+    }
+    if !fanout.is_empty() {
+        let settings = fanout::Settings {
+            server_bin: &server_bin,
+            database_url: &args.database_url,
+            subscribers: args.fanout_subscribers,
+            interval: Duration::from_millis(args.fanout_interval_ms),
+            duration: Duration::from_secs(args.duration),
+            pool_size: args.concurrency,
+        };
+        fanout::run(&settings).await?;
+    }
+    Ok(())
+}
+
+/// The serving operations (and `bombs`, `search_freshness`, `floor`) in `selected`, against one server.
+async fn serve(args: &Args, server_bin: &Path, selected: &[String]) -> Result<()> {
     let wants = |name: &str| selected.iter().any(|s| s == name);
     let port = match args.port {
         Some(port) => port,
@@ -121,7 +153,7 @@ async fn run(args: Args) -> Result<()> {
     let duration = Duration::from_secs(args.duration);
 
     // The server migrates the database at start, so it goes first.
-    let mut server = server::Server::spawn(&server_bin, &args.database_url, port, args.concurrency)?;
+    let mut server = server::Server::spawn(server_bin, &args.database_url, port, args.concurrency)?;
     let client = load::http_client(args.concurrency)?;
     server.wait_ready(&client, Duration::from_secs(120)).await?;
     let memory = server::MemorySampler::start(server.pid());
@@ -136,7 +168,7 @@ async fn run(args: Args) -> Result<()> {
         concurrency: args.concurrency,
         duration,
         warmup,
-        server_bin: &server_bin,
+        server_bin,
         server_log: server.log_path(),
         port,
     });
@@ -218,15 +250,17 @@ async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The operations `--only` names, or every one run by default (all but `fanout`).
 fn select_operations(only: &[String]) -> Result<Vec<String>> {
     let all = || ops::OPERATIONS.iter().chain(["bombs", "search_freshness", "floor"].iter()).map(|s| (*s).to_owned());
+    let known = || all().chain([fanout::NAME.to_owned()]);
     let only: Vec<String> = only.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
     if only.is_empty() {
         return Ok(all().collect());
     }
     for name in &only {
-        if !all().any(|known| &known == name) {
-            bail!("unknown operation `{name}`; known: {}", all().collect::<Vec<_>>().join(", "));
+        if !known().any(|known| &known == name) {
+            bail!("unknown operation `{name}`; known: {}", known().collect::<Vec<_>>().join(", "));
         }
     }
     Ok(only)

@@ -23,18 +23,38 @@ pub struct Server {
     log_path: PathBuf,
 }
 
+/// What sets one server apart from the others of a run, beyond the common
+/// settings of [`Server::spawn`].
+#[derive(Debug, Default)]
+pub struct Launch {
+    /// Names the log file (`scholargraph-bench-<name>-<pid>.log`); the
+    /// default is `server`.
+    pub name: Option<String>,
+    /// Environment variables set for the server.
+    pub set: Vec<(&'static str, String)>,
+    /// Environment variables the server must not inherit from the bench.
+    pub unset: Vec<&'static str>,
+}
+
 impl Server {
     pub fn spawn(bin: &Path, database_url: &str, port: u16, pool_size: u32) -> Result<Self> {
+        Self::launch(bin, database_url, port, pool_size, &Launch::default())
+    }
+
+    /// Like [`Server::spawn`], with `launch`'s name and environment.
+    pub fn launch(bin: &Path, database_url: &str, port: u16, pool_size: u32, launch: &Launch) -> Result<Self> {
         if !bin.is_file() {
             bail!(
                 "server binary not found at {}; run `cargo build --release -p scholargraph -p bench` first, or pass --server-bin",
                 bin.display()
             );
         }
-        let log_path = std::env::temp_dir().join(format!("scholargraph-bench-server-{}.log", std::process::id()));
+        let name = launch.name.as_deref().unwrap_or("server");
+        let log_path = std::env::temp_dir().join(format!("scholargraph-bench-{name}-{}.log", std::process::id()));
         let log = File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
         let log_err = log.try_clone().with_context(|| format!("opening {}", log_path.display()))?;
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .arg("serve")
             .env("DATABASE_URL", database_url)
             .env("BIND", format!("127.0.0.1:{port}"))
@@ -42,7 +62,14 @@ impl Server {
             .env("SEED_DEMO_WHEN_EMPTY", "false")
             // One client sends everything: the per-client rate limit is lifted.
             .env("RATE_LIMIT_COST_PER_MINUTE", "0")
-            .env("DATABASE_MAX_CONNECTIONS", pool_size.to_string())
+            .env("DATABASE_MAX_CONNECTIONS", pool_size.to_string());
+        for key in &launch.unset {
+            command.env_remove(key);
+        }
+        for (key, value) in &launch.set {
+            command.env(key, value);
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(log_err))
