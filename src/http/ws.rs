@@ -61,6 +61,11 @@ pub const PROTOCOL: &str = "graphql-transport-ws";
 /// connection; an operation that finds the queue full waits.
 const OUTGOING_QUEUE: usize = 16;
 
+/// Read buffer per socket. tungstenite's default, 128 KiB, was most of a
+/// subscriber's memory in the fan-out bench (BENCHMARKS.md); client messages
+/// are small, and a larger one (up to `MAX_BODY_BYTES`) still arrives whole.
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// The longest close reason a close frame can carry, in bytes.
 const MAX_CLOSE_REASON: usize = 123;
 
@@ -110,7 +115,12 @@ pub async fn handler(
     upgrade: WebSocketUpgrade,
 ) -> HttpResponse {
     let limit = state.config.limits.max_body_bytes;
-    let upgrade = upgrade.protocols([PROTOCOL]).max_message_size(limit).max_frame_size(limit);
+    let upgrade = upgrade
+        .protocols([PROTOCOL])
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(0);
     let acceptable = upgrade.selected_protocol().is_some();
     let permit = state.sockets.admit();
     upgrade.on_upgrade(move |socket| async move {
