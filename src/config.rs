@@ -29,6 +29,13 @@ pub struct Config {
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
 
+    /// `serve` only: do not migrate at start, for deployments that run
+    /// `scholargraph migrate` as a step of their own. The service then
+    /// refuses to start on a database with pending migrations.
+    #[arg(long = "no-migrate", env = "NO_MIGRATE", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub no_migrate: bool,
+
     /// Load the demo dataset into an empty embedded SQLite catalogue at start.
     #[arg(long, env = "SEED_DEMO_WHEN_EMPTY", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo_when_empty: bool,
@@ -307,6 +314,7 @@ impl Config {
             seed_demo_when_empty: true,
             loader_delay_micros: 200,
             trusted_proxies: Vec::new(),
+            no_migrate: false,
             search_index: "memory".to_owned(),
             search_relevance_depth: crate::search::MAX_RELEVANCE_DEPTH,
             search_exact_count_limit: crate::search::EXACT_COUNT_LIMIT,

@@ -109,6 +109,10 @@ impl fmt::Debug for AppError {
     }
 }
 
+/// The message of a request that found no free database connection in time.
+/// The database may also be unreachable: `http::admission` tells the two apart.
+pub const POOL_BUSY: &str = "the service is busy: no database connection became free in time; retry shortly";
+
 impl From<DbErr> for AppError {
     /// A statement stopped by its time limit and a pool with no free
     /// connection are the client's to hear about (with a code, no SQL); any
@@ -124,10 +128,7 @@ impl From<DbErr> for AppError {
             || matches!(sqlx_error, Some(sqlx::Error::PoolTimedOut));
         if pool_exhausted {
             tracing::warn!("no database connection became free within the acquire timeout");
-            return Self::rate_limited(
-                "the service is busy: no database connection became free in time; retry shortly",
-                Duration::from_secs(1),
-            );
+            return Self::rate_limited(POOL_BUSY, Duration::from_secs(1));
         }
         if sqlx_error.is_some_and(is_statement_cancelled) {
             tracing::warn!(error = %err, "a statement ran past its time limit and was stopped");

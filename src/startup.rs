@@ -40,6 +40,9 @@ pub enum PoolRole {
 /// follower's and the live events' record reads.
 const BACKGROUND_CONNECTIONS: u32 = 3;
 
+/// How long the background pool waits for a connection.
+const BACKGROUND_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Opens the pool and counts every statement it runs in `metrics`.
 pub async fn connect(config: &Config, metrics: Arc<Metrics>, role: PoolRole) -> anyhow::Result<DatabaseConnection> {
     if config.is_sqlite() {
@@ -49,11 +52,19 @@ pub async fn connect(config: &Config, metrics: Arc<Metrics>, role: PoolRole) -> 
     let mut options = ConnectOptions::new(config.database_url.clone());
     let max_connections =
         if role == PoolRole::Background { BACKGROUND_CONNECTIONS } else { config.database_max_connections };
+    // The background pool gives up sooner: its change feed's failed reads
+    // are how requests tell an unreachable database from a busy one
+    // (`http::admission::outage_aware`), so they must come first.
+    let acquire_timeout = if role == PoolRole::Background {
+        limits.acquire_timeout().min(BACKGROUND_ACQUIRE_TIMEOUT)
+    } else {
+        limits.acquire_timeout()
+    };
     options
         .max_connections(max_connections)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(limits.acquire_timeout())
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers run while a writer commits; writers wait their
@@ -117,13 +128,104 @@ fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
 }
 
 /// Applies pending migrations, then fills the derived columns a migration
-/// adds empty because only the service can compute them (sort keys).
+/// adds empty because only the service can compute them (sort keys). This
+/// runs under a [`MigrationLock`], so that replicas starting together
+/// migrate one after the other: the first applies, the others then find
+/// nothing pending.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("running migrations")?;
-    crate::ingest::sort_keys::refresh(db, crate::ingest::sort_keys::Scope::Missing)
-        .await
-        .map_err(|e| anyhow::anyhow!("filling sort keys: {e:?}"))?;
+    let lock = MigrationLock::take(db).await?;
+    let migrated = async {
+        Migrator::up(db, None).await.context("running migrations")?;
+        crate::ingest::sort_keys::refresh(db, crate::ingest::sort_keys::Scope::Missing)
+            .await
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("filling sort keys: {e:?}"))
+    }
+    .await;
+    lock.release().await;
+    migrated
+}
+
+/// Fails unless every migration has been applied (`serve --no-migrate`).
+pub async fn ensure_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let pending = Migrator::get_pending_migrations(db).await.context("reading the applied migrations")?;
+    if let Some(first) = pending.first() {
+        anyhow::bail!(
+            "the database has {} pending migration(s), the first {}: run `scholargraph migrate` first, \
+             or serve without --no-migrate",
+            pending.len(),
+            first.name()
+        );
+    }
     Ok(())
+}
+
+/// The key of the advisory lock migrations run under: "sg-migr" in ASCII.
+const MIGRATION_LOCK_KEY: i64 = 0x0073_672d_6d69_6772;
+
+/// What migrations run under, so that processes starting together on one
+/// database migrate one after the other. On PostgreSQL: a session advisory
+/// lock on a connection taken out of the pool, which closing releases,
+/// whatever happened. On SQLite: an exclusive lock on a file beside the
+/// database (the database's own write lock cannot be held across the
+/// migrator's statements, which run on other connections).
+enum MigrationLock {
+    Postgres(sea_orm::sqlx::PgConnection),
+    SqliteFile(std::fs::File),
+    /// An in-memory SQLite database: one process only.
+    Unneeded,
+}
+
+impl MigrationLock {
+    async fn take(db: &DatabaseConnection) -> anyhow::Result<Self> {
+        tracing::debug!("waiting for the migration lock");
+        match db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                let mut connection = pool.acquire().await.context("connecting for the migration lock")?.detach();
+                sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(MIGRATION_LOCK_KEY)
+                    .execute(&mut connection)
+                    .await
+                    .context("taking the migration lock")?;
+                Ok(Self::Postgres(connection))
+            }
+            _ => {
+                let options = db.get_sqlite_connection_pool().connect_options();
+                let database = options.get_filename();
+                if database.as_os_str().is_empty() || database.as_os_str() == ":memory:" {
+                    return Ok(Self::Unneeded);
+                }
+                let mut path = database.as_os_str().to_owned();
+                path.push("-migrate.lock");
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .with_context(|| format!("opening the migration lock {}", Path::new(&path).display()))?;
+                let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+                    .await
+                    .context("waiting for the migration lock")?
+                    .context("taking the migration lock")?;
+                Ok(Self::SqliteFile(file))
+            }
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            // Ending the session releases its advisory locks.
+            Self::Postgres(connection) => {
+                if let Err(error) = sea_orm::sqlx::Connection::close(connection).await {
+                    tracing::warn!(%error, "closing the migration lock's connection");
+                }
+            }
+            // Closing the file releases its lock.
+            Self::SqliteFile(file) => drop(file),
+            Self::Unneeded => {}
+        }
+    }
 }
 
 /// What follows the change log on this instance.
@@ -173,7 +275,11 @@ impl Application {
         // Migrations and the demo seed may run long on a big database: they
         // use a pool of their own, without the serving statement limit.
         let setup = connect(&config, Arc::default(), PoolRole::Batch).await?;
-        migrate(&setup).await?;
+        if config.no_migrate {
+            ensure_migrated(&setup).await?;
+        } else {
+            migrate(&setup).await?;
+        }
         if config.is_sqlite()
             && config.seed_demo_when_empty
             && demo::catalogue_is_empty(&setup).await.map_err(|e| anyhow::anyhow!("{e:?}"))?
@@ -228,13 +334,33 @@ impl Application {
             }
         });
         let sockets = self.state.sockets.clone();
+        // In-flight requests end within their time limit; the grace adds
+        // room for their answers to be written.
+        let drain_grace = self.state.config.limits.request_timeout() + SOCKETS_CLOSE_GRACE;
         let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         let closing = sockets.clone();
+        let (began, shutting_down) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             shutdown.await;
             closing.close_all();
+            let _ = began.send(());
         };
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP");
+        let serving = axum::serve(self.listener, app).with_graceful_shutdown(shutdown);
+        let drain_bound = async move {
+            match shutting_down.await {
+                Ok(()) => tokio::time::sleep(drain_grace).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        // axum stops accepting at the signal and waits for in-flight requests,
+        // for as long as the slowest takes: bounded here.
+        let served = tokio::select! {
+            served = serving => served.context("serving HTTP"),
+            () = drain_bound => {
+                tracing::warn!(grace = ?drain_grace, "requests still running at the end of the shutdown grace; exiting");
+                Ok(())
+            }
+        };
         // axum waited for HTTP requests, not for upgraded sockets.
         sockets.closed(SOCKETS_CLOSE_GRACE).await;
         forget_idle_clients.abort();

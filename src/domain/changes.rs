@@ -21,6 +21,8 @@
 //! with `NOTIFY catalogue_changes` (delivered at commit, never for a rollback)
 //! and the feed `LISTEN`s; it also polls every second, which is all it does
 //! on SQLite, so writes of other processes (an import) are seen either way.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -375,6 +377,26 @@ const CAPACITY: usize = 1024;
 pub struct ChangeFeed {
     sender: broadcast::Sender<Change>,
     task: JoinHandle<()>,
+    /// When the feed's last read of the log failed.
+    away: Arc<LastFailure>,
+}
+
+/// When a read last failed, in milliseconds after `base` (0: never).
+struct LastFailure {
+    base: Instant,
+    at_ms: AtomicU64,
+}
+
+impl LastFailure {
+    fn record(&self) {
+        let elapsed = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.at_ms.store(Ord::max(elapsed, 1), Ordering::Relaxed);
+    }
+
+    fn within(&self, window: Duration) -> bool {
+        let at = self.at_ms.load(Ordering::Relaxed);
+        at != 0 && self.base.elapsed().saturating_sub(Duration::from_millis(at)) <= window
+    }
 }
 
 impl ChangeFeed {
@@ -389,8 +411,15 @@ impl ChangeFeed {
         poll_interval: Duration,
     ) -> Self {
         let (sender, _) = broadcast::channel(CAPACITY);
-        let task = tokio::spawn(run(db, database_url, from, poll_interval, sender.clone()));
-        Self { sender, task }
+        let away = Arc::new(LastFailure { base: Instant::now(), at_ms: AtomicU64::new(0) });
+        let task = tokio::spawn(run(db, database_url, from, poll_interval, sender.clone(), away.clone()));
+        Self { sender, task, away }
+    }
+
+    /// Whether a read of the log failed within `window`: the feed reads
+    /// every poll interval, so this says whether the database was away then.
+    pub fn database_away_within(&self, window: Duration) -> bool {
+        self.away.within(window)
     }
 
     /// The changes published from now on.
@@ -411,6 +440,7 @@ async fn run(
     mut position: Position,
     poll_interval: Duration,
     sender: broadcast::Sender<Change>,
+    away: Arc<LastFailure>,
 ) {
     let listen_url = database_url.filter(|_| db.get_database_backend() == DbBackend::Postgres);
     let mut listener = Listener { url: listen_url, active: None, next_attempt: Instant::now() };
@@ -420,7 +450,11 @@ async fn run(
     let mut failing = false;
     loop {
         let mut next_read = poll_interval;
-        match publish_after(&db, &mut position, &sender).await {
+        let read = publish_after(&db, &mut position, &sender).await;
+        if read.is_err() {
+            away.record();
+        }
+        match read {
             // A committed change is held back by an older open transaction
             // (anywhere in the cluster): it ends without a notification of
             // ours when it wrote no change, so look again soon.

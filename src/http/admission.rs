@@ -2,8 +2,12 @@
 //! over WebSocket alike: a fee of one unit on the client's rate limit, the
 //! document caps, then the viewer and the payer attached for the schema's
 //! cost charge; and the time limit while it runs.
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, Value};
+use futures_util::FutureExt;
 
 use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
@@ -77,12 +81,93 @@ pub async fn execute(state: &AppState, mut admitted: Admitted) -> Result<Respons
         Err(refused) => return Ok(refused),
     };
     let limit = state.config.limits.request_timeout();
-    let mut response = tokio::time::timeout(limit, state.schema.execute(admitted.request)).await.map_err(|_| {
+    let running = catching_panics(state.schema.execute(admitted.request));
+    let mut response = tokio::time::timeout(limit, running).await.map_err(|_| {
         AppError::Timeout(format!("the operation ran longer than {} s and was stopped", limit.as_secs()))
-    })?;
+    })??;
     if let Some(cost) = cost {
         response.extensions.insert("cost".to_owned(), cost);
     }
     add_codes(&mut response);
+    if database_was_away(state) {
+        unreachable_is_internal(&mut response);
+    }
     Ok(response)
+}
+
+/// Whether the database was away while a request waited for a connection:
+/// the change feed reads the log every poll interval, on a pool that gives
+/// up sooner than the serving one, and records when a read failed.
+fn database_was_away(state: &AppState) -> bool {
+    let waited = state.config.limits.acquire_timeout() + crate::domain::changes::POLL_INTERVAL;
+    state.changes.database_away_within(waited)
+}
+
+/// A pool timeout says "busy, retry shortly" (`RATE_LIMITED`); while the
+/// database is away it is an `INTERNAL` error instead.
+pub fn outage_aware(state: &AppState, error: AppError) -> AppError {
+    match error {
+        AppError::RateLimited { message, .. } if message == crate::error::POOL_BUSY && database_was_away(state) => {
+            AppError::internal("the database is unreachable")
+        }
+        other => other,
+    }
+}
+
+/// [`outage_aware`] for the errors of a response that ran.
+fn unreachable_is_internal(response: &mut Response) {
+    for error in &mut response.errors {
+        if error.message == crate::error::POOL_BUSY {
+            let path = std::mem::take(&mut error.path);
+            let locations = std::mem::take(&mut error.locations);
+            *error = AppError::internal("the database is unreachable").into_server_error();
+            error.path = path;
+            error.locations = locations;
+        }
+    }
+}
+
+/// Runs an operation. A panic inside it (a bug in a resolver) fails this
+/// request alone with `INTERNAL`, and is logged; the worker and every other
+/// request go on.
+pub async fn catching_panics<T>(operation: impl Future<Output = T>) -> Result<T, AppError> {
+    AssertUnwindSafe(operation).catch_unwind().await.map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|message| (*message).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %message, "an operation panicked");
+        AppError::Internal
+    })
+}
+
+#[cfg(test)]
+mod panic_tests {
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    use super::catching_panics;
+    use crate::error::AppError;
+
+    struct Panicking;
+
+    #[Object]
+    impl Panicking {
+        async fn fine(&self) -> i32 {
+            1
+        }
+
+        async fn broken(&self) -> i32 {
+            "not a number".parse().unwrap_or_else(|_| panic!("a resolver bug"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_resolver_fails_its_request_only() {
+        let schema = Schema::new(Panicking, EmptyMutation, EmptySubscription);
+        let failed = catching_panics(schema.execute("{ fine broken }")).await;
+        assert!(matches!(failed, Err(AppError::Internal)));
+        let fine = catching_panics(schema.execute("{ fine }")).await.expect("no panic");
+        assert_eq!(fine.data.to_string(), "{fine: 1}");
+    }
 }

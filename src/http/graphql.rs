@@ -35,7 +35,9 @@ pub async fn viewer_of(state: &AppState, authorization: Option<&str>) -> Result<
         return Err(AppError::Unauthenticated("this server accepts no tokens: sign-in is not configured".to_owned()));
     };
     let claims = auth.verify(token.trim()).await?;
-    let user_id = users::ensure(&state.db, &claims.sub, claims.orcid.as_deref()).await?;
+    let user_id = users::ensure(&state.db, &claims.sub, claims.orcid.as_deref())
+        .await
+        .map_err(|error| super::admission::outage_aware(state, error))?;
     Ok(Some(RequestViewer { user_id, orcid: claims.orcid, roles: claims.roles }))
 }
 

@@ -513,9 +513,16 @@ async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
             return sink.error(&refused.errors).await;
         }
         let missed = MissedEvents::default();
-        let mut stream = state.schema.execute_stream(admitted.request.data(missed.clone()));
+        // A panic while the stream runs (a resolver bug) ends this operation
+        // alone with `INTERNAL`.
+        let stream = state.schema.execute_stream(admitted.request.data(missed.clone()));
+        let mut stream = std::panic::AssertUnwindSafe(stream).catch_unwind();
         let mut first = true;
-        while let Some(mut response) = stream.next().await {
+        while let Some(outcome) = stream.next().await {
+            let Ok(mut response) = outcome else {
+                tracing::error!("a subscription panicked");
+                return sink.error(&[AppError::Internal.into_server_error()]).await;
+            };
             add_codes(&mut response);
             let skipped = missed.take();
             if skipped > 0 {

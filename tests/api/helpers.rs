@@ -9,6 +9,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use scholargraph::config::Config;
 use scholargraph::domain::changes::{self, ChangeKind, NewChange};
@@ -38,13 +39,14 @@ pub struct TestApp {
     pub metrics: Arc<Metrics>,
     /// The service's search index, to wait for it to catch up with writes.
     pub search: TantivySearch,
-    database: TestDatabase,
+    /// Removes the database when the app is dropped (after `db`).
+    _database: TestDatabase,
     /// Sending (or dropping) it shuts the service down gracefully.
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// Where a test's database lives, so that it can be removed afterwards.
-enum TestDatabase {
+/// Where a test's database lives; dropping it removes the database.
+pub enum TestDatabase {
     Sqlite(PathBuf),
     Postgres {
         admin_url: String,
@@ -54,11 +56,11 @@ enum TestDatabase {
     Shared,
 }
 
-impl Drop for TestApp {
+impl Drop for TestDatabase {
     fn drop(&mut self) {
-        match &self.database {
+        match self {
             TestDatabase::Sqlite(file) => {
-                for suffix in ["", "-wal", "-shm"] {
+                for suffix in ["", "-wal", "-shm", "-migrate.lock"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
                 }
             }
@@ -85,8 +87,9 @@ impl Drop for TestApp {
     }
 }
 
-/// A fresh, empty database URL for one test.
-async fn fresh_database() -> (String, TestDatabase) {
+/// A fresh, empty database for one test (on PostgreSQL when `DATABASE_URL`
+/// says so): its URL, and what removes it when dropped.
+pub async fn fresh_database() -> (String, TestDatabase) {
     match std::env::var("DATABASE_URL") {
         Ok(url) if url.starts_with("postgres") => fresh_postgres_database(&url).await,
         _ => {
@@ -170,7 +173,7 @@ async fn start(url: String, database: TestDatabase, adjust: impl FnOnce(&mut Con
         db,
         metrics,
         search,
-        database,
+        _database: database,
         shutdown: Some(shutdown),
     };
     app.search_caught_up().await;
@@ -458,5 +461,82 @@ impl WsClient {
                 _ => {}
             }
         }
+    }
+}
+
+/// A PostgreSQL cluster of a test's own (`scripts/with-postgres.sh`), which
+/// it can stop, start and restart: for tests of what the service does when
+/// the database goes away, which must not disturb the suite's shared one.
+pub struct PostgresCluster {
+    pub url: String,
+    control: tokio::process::ChildStdin,
+    replies: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    child: tokio::process::Child,
+}
+
+/// Runs inside `with-postgres.sh`: prints the URL, then runs `pg_ctl` for
+/// each `stop`, `start` or `restart` line; any other line, or the end of
+/// input, ends it (and the script then removes the cluster).
+const CLUSTER_CONTROL: &str = r#"cd / && echo "$DATABASE_URL" && while read -r command; do
+  case "$command" in
+    stop|start|restart) ;;
+    *) exit 0 ;;
+  esac
+  if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA_DIR" -l "$PG_DATA_DIR/../server.log" -o "-p $PGPORT" -m fast -w "$command" >/dev/null; then
+    echo done
+  else
+    echo failed
+  fi
+done"#;
+
+impl PostgresCluster {
+    /// A cluster, when the suite runs on PostgreSQL (which says the server
+    /// binaries are here); `None` on the SQLite run.
+    pub async fn for_the_postgres_run() -> Option<Self> {
+        if !std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
+            eprintln!("tested in the PostgreSQL run, on a cluster of its own");
+            return None;
+        }
+        let mut child = tokio::process::Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/with-postgres.sh"))
+            .args(["bash", "-c", CLUSTER_CONTROL])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("run scripts/with-postgres.sh");
+        let control = child.stdin.take().expect("stdin");
+        let mut replies = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let url = Self::reply(&mut replies).await;
+        assert!(url.starts_with("postgres://"), "{url}");
+        Some(Self { url, control, replies, child })
+    }
+
+    async fn reply(replies: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>) -> String {
+        let line = tokio::time::timeout(Duration::from_secs(120), replies.next_line()).await;
+        line.expect("the cluster answers in time").expect("read the cluster's answer").expect("a line")
+    }
+
+    async fn pg_ctl(&mut self, command: &str) {
+        self.control.write_all(format!("{command}\n").as_bytes()).await.expect("send a command to the cluster");
+        assert_eq!(Self::reply(&mut self.replies).await, "done", "pg_ctl {command}");
+    }
+
+    pub async fn stop(&mut self) {
+        self.pg_ctl("stop").await;
+    }
+
+    pub async fn start(&mut self) {
+        self.pg_ctl("start").await;
+    }
+
+    pub async fn restart(&mut self) {
+        self.pg_ctl("restart").await;
+    }
+
+    /// Stops the cluster and removes it.
+    pub async fn remove(mut self) {
+        let _ = self.control.write_all(b"quit\n").await;
+        let _ = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
     }
 }

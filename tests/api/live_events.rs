@@ -2,17 +2,14 @@
 //! across instances and processes, nothing for a rolled-back write, bounded
 //! per connection and per instance, closed at shutdown, and back after the
 //! database restarts.
-use std::process::Stdio;
 use std::time::Duration;
 
 use scholargraph::domain::changes::{self, ChangeKind, NewChange};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdin, ChildStdout};
 
 use crate::helpers::{
-    operation, spawn_app, spawn_app_on_postgres, spawn_app_with, spawn_with, token, TestApp, WsClient,
+    operation, spawn_app, spawn_app_on_postgres, spawn_app_with, spawn_with, token, PostgresCluster, TestApp, WsClient,
 };
 
 const M: &str = "mutations.graphql";
@@ -265,62 +262,9 @@ async fn sockets_past_the_instance_cap_close_1013_and_shutdown_closes_the_rest_1
     assert_eq!(again.expect_close().await.0, 1001);
 }
 
-/// A PostgreSQL cluster of the test's own (`scripts/with-postgres.sh`),
-/// which it can restart.
-struct OwnCluster {
-    url: String,
-    control: ChildStdin,
-    replies: Lines<BufReader<ChildStdout>>,
-    child: Child,
-}
-
-/// Runs inside `with-postgres.sh`: prints the URL, then restarts the server
-/// for each `restart` line; any other line, or the end of input, ends it
-/// (and the script then removes the cluster).
-const CONTROL: &str = r#"cd / && echo "$DATABASE_URL" && while read -r command && [ "$command" = restart ]; do
-  if as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA_DIR" -m fast -w restart >/dev/null; then echo restarted; else echo failed; fi
-done"#;
-
-impl OwnCluster {
-    async fn start() -> Self {
-        let mut child = tokio::process::Command::new("bash")
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/with-postgres.sh"))
-            .args(["bash", "-c", CONTROL])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run scripts/with-postgres.sh");
-        let control = child.stdin.take().expect("stdin");
-        let mut replies = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let url = Self::reply(&mut replies).await;
-        assert!(url.starts_with("postgres://"), "{url}");
-        Self { url, control, replies, child }
-    }
-
-    async fn reply(replies: &mut Lines<BufReader<ChildStdout>>) -> String {
-        let line = tokio::time::timeout(Duration::from_secs(120), replies.next_line()).await;
-        line.expect("the cluster answers in time").expect("read the cluster's answer").expect("a line")
-    }
-
-    async fn restart(&mut self) {
-        self.control.write_all(b"restart\n").await.expect("ask for a restart");
-        assert_eq!(Self::reply(&mut self.replies).await, "restarted");
-    }
-
-    async fn stop(mut self) {
-        self.control.write_all(b"stop\n").await.expect("ask to stop");
-        let _ = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await;
-    }
-}
-
 #[tokio::test]
 async fn after_postgres_restarts_the_next_event_carries_the_current_state() {
-    if !std::env::var("DATABASE_URL").is_ok_and(|url| url.starts_with("postgres")) {
-        eprintln!("a PostgreSQL restart is tested in the PostgreSQL run");
-        return;
-    }
-    let mut cluster = OwnCluster::start().await;
+    let Some(mut cluster) = PostgresCluster::for_the_postgres_run().await else { return };
     let app = spawn_app_on_postgres(&cluster.url).await;
     let marc = app.researcher_id("marc-mezard").await;
     let mut client = subscribe(&app, &marc).await;
@@ -342,7 +286,7 @@ async fn after_postgres_restarts_the_next_event_carries_the_current_state() {
     let (event, _) = next_event(&mut client).await;
     assert_eq!((&event["kind"], &event["researcher"]["counts"]["followers"]), (&json!("FOLLOWED"), &json!(1)));
     drop(app);
-    cluster.stop().await;
+    cluster.remove().await;
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod auth;
 mod bulk_load;
 mod catalogue;
 mod changes;
+mod deployment;
 mod errors;
 mod graph;
 mod http;
