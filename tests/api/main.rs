@@ -10,6 +10,7 @@ mod catalogue;
 mod changes;
 mod deployment;
 mod errors;
+mod fuzz;
 mod graph;
 mod http;
 mod import;
