@@ -4,9 +4,11 @@ pub mod client;
 mod graphql;
 mod health;
 mod metrics;
+pub mod observability;
 pub mod response;
 pub mod ws;
 
+use axum::middleware::from_fn_with_state;
 use axum::response::Redirect;
 use axum::routing::get;
 use axum::Router;
@@ -18,9 +20,10 @@ use crate::state::AppState;
 pub use graphql::viewer_of;
 
 pub fn router(state: AppState) -> Router {
+    let graphql_metrics = from_fn_with_state(state.clone(), observability::graphql_metrics);
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
-        .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
+        .route("/graphql", get(graphql::get_handler).post(graphql::post_handler).layer(graphql_metrics))
         .route("/graphql/ws", get(ws::handler))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
@@ -52,6 +52,7 @@ use super::response::is_request_error;
 use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
 use crate::graphql::subscriptions::MissedEvents;
+use crate::metrics::{observe, outcome_label, Metrics, Observed};
 use crate::state::AppState;
 
 /// The one subprotocol spoken here.
@@ -129,7 +130,10 @@ pub async fn handler(
             _ if !acceptable => connection.close(Close::SubprotocolNotAcceptable).await,
             None if connection.closing() => connection.close(Close::GoingAway).await,
             None => connection.close(Close::TryAgainLater).await,
-            Some(_permit) => connection.run().await,
+            Some(_permit) => {
+                let _open = connection.state.metrics.websocket_connection();
+                connection.run().await
+            }
         }
     })
 }
@@ -439,18 +443,28 @@ impl Connection {
             error.extensions.get_or_insert_with(Default::default).set("code", "RATE_LIMITED");
             return self.send(error_message(&id, &[error])).await;
         }
+        // Each operation is measured as an HTTP request is.
+        let operation = Arc::new(Observed::default());
+        let started = Instant::now();
         let admitted = match &self.caller {
-            Some(caller) => admit(&self.state, caller, request),
+            Some(caller) => observe::within_sync(operation.clone(), || admit(&self.state, caller, request)),
             None => return Flow::Close(Close::Unauthorized),
         };
         let admitted = match admitted {
             Ok(admitted) => admitted,
-            Err(err) => return self.send(error_message(&id, &[err.into_server_error()])).await,
+            Err(err) => {
+                let duration = Some(started.elapsed());
+                self.state.metrics.record_operation(&operation, outcome_label(Some(err.code())), duration);
+                return self.send(error_message(&id, &[err.into_server_error()])).await;
+            }
         };
         self.generations += 1;
         let generation = self.generations;
         let sink = Sink { id: id.clone(), generation, tx: self.outgoing_tx.clone() };
-        let task = tokio::spawn(run_operation(self.state.clone(), admitted, sink)).abort_handle();
+        let metrics = self.state.metrics.clone();
+        let measured = Measured { metrics, operation: operation.clone(), started, streaming: false, recorded: false };
+        let run = observe::within(Some(operation), run_operation(self.state.clone(), admitted, sink, measured));
+        let task = tokio::spawn(run).abort_handle();
         self.operations.insert(id, Operation { generation, task });
         Flow::Continue
     }
@@ -506,12 +520,48 @@ impl Sink {
     }
 }
 
-async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
+/// An operation being measured, recorded once: when its answer is known,
+/// or for a subscription at its first event, or when it ends (or the client
+/// stops it) before any.
+struct Measured {
+    metrics: Arc<Metrics>,
+    operation: Arc<Observed>,
+    started: Instant,
+    /// A subscription whose stream runs: if it ends unrecorded, it was `ok`.
+    streaming: bool,
+    recorded: bool,
+}
+
+impl Measured {
+    /// Records the outcome of an answer or refusal (its first error's code,
+    /// if any). A subscription's length is the client's choice, not a
+    /// latency, and is not recorded (`timed` false).
+    fn record(&mut self, code: Option<&str>, timed: bool) {
+        if std::mem::replace(&mut self.recorded, true) {
+            return;
+        }
+        let duration = timed.then(|| self.started.elapsed());
+        self.metrics.record_operation(&self.operation, outcome_label(code), duration);
+    }
+}
+
+impl Drop for Measured {
+    fn drop(&mut self) {
+        if self.streaming {
+            self.record(None, false);
+        }
+    }
+}
+
+async fn run_operation(state: AppState, admitted: Admitted, sink: Sink, mut measured: Measured) {
     if admitted.operation == Some(OperationType::Subscription) {
         let mut admitted = admitted;
         if let Err(refused) = price(&state, &mut admitted).await {
+            measured.record(observe::first_error_code(&refused.errors), true);
             return sink.error(&refused.errors).await;
         }
+        let _running = state.metrics.subscription();
+        measured.streaming = true;
         let missed = MissedEvents::default();
         let mut stream = state.schema.execute_stream(admitted.request.data(missed.clone()));
         let mut first = true;
@@ -522,8 +572,10 @@ async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
                 response.extensions.insert("missedEvents".to_owned(), async_graphql::Value::from(skipped));
             }
             if first && is_request_error(&response) {
+                measured.record(observe::first_error_code(&response.errors), false);
                 return sink.error(&response.errors).await;
             }
+            measured.record(None, false);
             first = false;
             if !sink.next(&response).await {
                 return;
@@ -531,7 +583,12 @@ async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
         }
         return sink.complete().await;
     }
-    match execute(&state, admitted).await {
+    let executed = execute(&state, admitted).await;
+    match &executed {
+        Ok(response) => measured.record(observe::first_error_code(&response.errors), true),
+        Err(err) => measured.record(Some(err.code()), true),
+    }
+    match executed {
         Ok(response) if is_request_error(&response) => sink.error(&response.errors).await,
         Ok(response) => {
             if sink.next(&response).await {
