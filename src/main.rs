@@ -6,6 +6,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    scholargraph::telemetry::init("info,sqlx=warn,sea_orm_migration=warn");
+    scholargraph::telemetry::init("info,sqlx=warn,sea_orm_migration=warn")?;
     scholargraph::cli::run().await
 }

@@ -399,6 +399,9 @@ pub mod observe {
 
     use super::{operation_label, Observed};
 
+    /// The most characters of an operation name a log line carries.
+    const MAX_LOGGED_NAME: usize = 100;
+
     tokio::task_local! {
         static CURRENT: Arc<Observed>;
     }
@@ -421,11 +424,21 @@ pub mod observe {
         CURRENT.sync_scope(operation, f)
     }
 
-    /// Names the current operation in its metrics (the first name given
-    /// sticks). `None` leaves it unnamed for now.
+    /// Names the current operation, in its metrics (the first name given
+    /// sticks) and in the current span. `None` leaves it unnamed for now.
     pub fn named(name: Option<&str>) {
         let Some(name) = name else { return };
         let _ = CURRENT.try_with(|operation| operation.label.set(operation_label(Some(name))));
+        // The span carries the name as sent, cut short: it is the client's text.
+        let shown = name.char_indices().nth(MAX_LOGGED_NAME).map_or(name, |(end, _)| &name[..end]);
+        tracing::Span::current().record("operation", shown);
+    }
+
+    /// Names the signed-in viewer in the current span.
+    pub fn viewer(user_id: Option<i64>) {
+        if let Some(user_id) = user_id {
+            tracing::Span::current().record("user_id", user_id);
+        }
     }
 
     /// Records the current operation's cost, from its `extensions.cost`.

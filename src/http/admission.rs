@@ -45,8 +45,10 @@ pub struct Admitted {
 }
 
 /// Charges the fee, checks the document caps, attaches the viewer and
-/// names the payer. The request's metrics learn the operation's name.
+/// names the payer. The request's span and metrics learn the viewer and the
+/// operation's name.
 pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<Admitted, AppError> {
+    observe::viewer(caller.viewer.as_ref().map(|viewer| viewer.user_id));
     observe::named(request.operation_name.as_deref());
     if let Err(refused) = state.rate_limiter.charge(&caller.key, REQUEST_FEE) {
         state.metrics.record_refusal(Refusal::Fee);

@@ -45,6 +45,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
+use tracing::{field, Instrument};
 
 use super::admission::{admit, execute, price, Admitted, Caller};
 use super::client::ClientAddress;
@@ -124,17 +125,22 @@ pub async fn handler(
         .write_buffer_size(0);
     let acceptable = upgrade.selected_protocol().is_some();
     let permit = state.sockets.admit();
-    upgrade.on_upgrade(move |socket| async move {
-        let mut connection = Connection::new(state, address, socket);
-        match permit {
-            _ if !acceptable => connection.close(Close::SubprotocolNotAcceptable).await,
-            None if connection.closing() => connection.close(Close::GoingAway).await,
-            None => connection.close(Close::TryAgainLater).await,
-            Some(_permit) => {
-                let _open = connection.state.metrics.websocket_connection();
-                connection.run().await
+    // The connection lives on in the upgrade request's span (its request id).
+    let span = tracing::Span::current();
+    upgrade.on_upgrade(move |socket| {
+        async move {
+            let mut connection = Connection::new(state, address, socket);
+            match permit {
+                _ if !acceptable => connection.close(Close::SubprotocolNotAcceptable).await,
+                None if connection.closing() => connection.close(Close::GoingAway).await,
+                None => connection.close(Close::TryAgainLater).await,
+                Some(_permit) => {
+                    let _open = connection.state.metrics.websocket_connection();
+                    connection.run().await
+                }
             }
         }
+        .instrument(span)
     })
 }
 
@@ -443,11 +449,15 @@ impl Connection {
             error.extensions.get_or_insert_with(Default::default).set("code", "RATE_LIMITED");
             return self.send(error_message(&id, &[error])).await;
         }
-        // Each operation is measured as an HTTP request is.
+        // Each operation has a span of its own within the connection's, and
+        // is measured as an HTTP request is.
+        let span = tracing::info_span!("operation", id = %id, operation = field::Empty, user_id = field::Empty);
         let operation = Arc::new(Observed::default());
         let started = Instant::now();
         let admitted = match &self.caller {
-            Some(caller) => observe::within_sync(operation.clone(), || admit(&self.state, caller, request)),
+            Some(caller) => {
+                span.in_scope(|| observe::within_sync(operation.clone(), || admit(&self.state, caller, request)))
+            }
             None => return Flow::Close(Close::Unauthorized),
         };
         let admitted = match admitted {
@@ -464,7 +474,7 @@ impl Connection {
         let metrics = self.state.metrics.clone();
         let measured = Measured { metrics, operation: operation.clone(), started, streaming: false, recorded: false };
         let run = observe::within(Some(operation), run_operation(self.state.clone(), admitted, sink, measured));
-        let task = tokio::spawn(run).abort_handle();
+        let task = tokio::spawn(run.instrument(span)).abort_handle();
         self.operations.insert(id, Operation { generation, task });
         Flow::Continue
     }

@@ -25,7 +25,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var_os("TEST_LOG").is_some() {
-        scholargraph::telemetry::init("info,scholargraph=debug");
+        let _ = scholargraph::telemetry::init("info,scholargraph=debug");
     }
 });
 

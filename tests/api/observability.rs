@@ -1,13 +1,16 @@
-//! What the service tells of itself: `/metrics`, parsed as Prometheus text,
-//! each figure checked against what the test sent.
+//! What the service tells of itself: `/metrics` (parsed as Prometheus text,
+//! each figure checked against what the test sent), the request id it
+//! echoes, and the JSON log line that carries it.
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::helpers::{operation, spawn_app, spawn_app_with, token, TestApp};
+use crate::helpers::{operation, spawn_app, spawn_app_with, token, TestApp, TEST_SECRET};
 
-/// How long a test waits for a figure that is on its way.
+/// How long a test waits for a figure or a log line that is on its way.
 const WAIT: Duration = Duration::from_secs(20);
 
 #[test]
@@ -309,4 +312,108 @@ async fn each_instance_counts_its_own_requests() {
     let counted = |scrape: &Scrape| scrape.sum(&metric("graphql_requests_total"), &[]);
     assert_eq!(counted(&Scrape::of(&first).await), 1.0);
     assert_eq!(counted(&Scrape::of(&second).await), 0.0);
+}
+
+/// The service as its own process, logging JSON to a pipe: the lines it
+/// writes, and the address it serves.
+struct Served {
+    child: tokio::process::Child,
+    lines: tokio::sync::mpsc::UnboundedReceiver<Value>,
+    address: String,
+}
+
+impl Served {
+    async fn start(app: &TestApp) -> Self {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_scholargraph"))
+            .arg("serve")
+            .env("DATABASE_URL", &app.database_url)
+            .env("BIND", "127.0.0.1:0")
+            .env("SEARCH_INDEX", "memory")
+            .env("SEED_DEMO_WHEN_EMPTY", "false")
+            .env("JWT_SECRET", TEST_SECRET)
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start scholargraph serve");
+        let stderr = child.stderr.take().expect("a pipe");
+        let (tx, lines) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                let parsed =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+                if tx.send(parsed).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut served = Self { child, lines, address: String::new() };
+        let started = served
+            .line(|line| line["fields"]["message"].as_str().is_some_and(|m| m.starts_with("serving GraphQL at")))
+            .await;
+        let message = started["fields"]["message"].as_str().unwrap_or_default();
+        let url = message.split_whitespace().find(|w| w.starts_with("http://")).expect("the address in the line");
+        served.address = url.trim_end_matches("/graphql").to_owned();
+        served
+    }
+
+    /// The next log line that `wanted` accepts.
+    async fn line(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let line = tokio::time::timeout_at(deadline, self.lines.recv())
+                .await
+                .expect("the log line in time")
+                .expect("the service is still running");
+            if wanted(&line) {
+                return line;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_id_is_echoed_and_carried_by_the_json_log_line_of_its_request() {
+    let app = spawn_app().await;
+    let mut served = Served::start(&app).await;
+    let client = reqwest::Client::new();
+    let request_id = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let body = json!({
+        "query": operation("profile.graphql"),
+        "operationName": "ResearcherProfile",
+        "variables": { "slug": "marc-mezard" },
+    });
+    let response = client
+        .post(format!("{}/graphql", served.address))
+        .header("x-request-id", &request_id)
+        .bearer_auth(token("logged-user", None, &[]))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["x-request-id"].to_str().ok(), Some(request_id.as_str()));
+    let answer: Value = response.json().await.expect("json");
+    assert!(answer.get("errors").is_none(), "{answer:#}");
+
+    let line =
+        served.line(|line| line["span"]["request_id"] == request_id && line["fields"]["message"] == "answered").await;
+    let span = &line["span"];
+    assert_eq!(span["name"], "request", "{line:#}");
+    assert_eq!(span["operation"], "ResearcherProfile", "{line:#}");
+    assert!(span["user_id"].as_i64().is_some(), "{line:#}");
+    assert_eq!(line["fields"]["status"], 200, "{line:#}");
+    assert!(line["fields"]["duration_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{line:#}");
+    assert_eq!(line["level"], "INFO");
+
+    // Without one, the service makes a UUID and answers with it.
+    let response = client.get(format!("{}/healthz", served.address)).send().await.expect("send");
+    let made = response.headers()["x-request-id"].to_str().expect("text").to_owned();
+    assert!(uuid::Uuid::parse_str(&made).is_ok(), "{made}");
+    served.line(|line| line["span"]["request_id"] == made.as_str()).await;
+
+    served.child.kill().await.expect("stop the service");
 }

@@ -8,6 +8,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use futures_util::future::BoxFuture;
 use prometheus::Histogram;
 use sea_orm::DatabaseConnection;
+use tracing::Instrument;
 
 use crate::domain::institutions::Institution;
 use crate::domain::researchers::{ExternalId, RecordStanding, Researcher, TopicShare};
@@ -130,9 +131,9 @@ struct LoaderFactory<'a> {
 
 impl LoaderFactory<'_> {
     /// The loader `T`, named by its type in the metrics. Its batches run in tasks
-    /// of their own that stay in the operation of the request that opened
-    /// the batch, so that their statements are counted there (a batch
-    /// shared by concurrent requests counts once, for the first).
+    /// of their own that stay in the span and the operation of the request
+    /// that opened the batch, so that their statements are counted there
+    /// (a batch shared by concurrent requests counts once, for the first).
     fn make<T: Batched + Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(&self) -> DataLoader<T> {
         let name = std::any::type_name::<T>().rsplit("::").next().unwrap_or_default();
         let loader = T::new(self.db.clone(), self.metrics.loader_batch_sizes(name));
@@ -140,7 +141,9 @@ impl LoaderFactory<'_> {
     }
 }
 
-/// Spawns a loader's batch in the current request's operation.
+/// Spawns a loader's batch in the current request's span and operation.
 fn spawn_in_request(batch: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(observe::within(observe::current(), batch))
+    let span = tracing::Span::current();
+    let operation = observe::current();
+    tokio::spawn(observe::within(operation, batch.instrument(span)))
 }
