@@ -4,8 +4,10 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    scholargraph::telemetry::init("info,sqlx=warn,sea_orm_migration=warn");
-    scholargraph::cli::run().await
+fn main() -> anyhow::Result<()> {
+    // Logging starts, and with the `otlp` feature the trace export stops
+    // (flushing what is left), outside the runtime: its exporter blocks.
+    let _telemetry = scholargraph::telemetry::init("info,sqlx=warn,sea_orm_migration=warn")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(scholargraph::cli::run())
 }

@@ -293,7 +293,7 @@ impl Application {
         let background = connect(&config, Arc::default(), PoolRole::Background).await?;
         let Followers { search, similar, changes, live } = follow_changes(&config, &background).await?;
         let rate_limiter = Arc::new(RateLimiter::new(config.limits.rate()));
-        let schema = build_schema(&db, &config, Arc::new(search.clone()), similar.clone(), live.clone());
+        let schema = build_schema(&db, &config, &metrics, Arc::new(search.clone()), similar.clone(), live.clone());
         let pricer = Arc::new(Pricer::new(&config, rate_limiter.clone()));
         let guard = Arc::new(DocumentGuard::new(config.limits.document(), &schema.sdl()));
         let sockets = Arc::new(Sockets::new(config.limits.ws_max_connections));
@@ -333,6 +333,7 @@ impl Application {
                 limiter.forget_idle();
             }
         });
+        let probe_pool = tokio::spawn(crate::metrics::probe_pool(self.state.metrics.clone(), self.state.db.clone()));
         let sockets = self.state.sockets.clone();
         // In-flight requests end within their time limit; the grace adds
         // room for their answers to be written.
@@ -364,6 +365,7 @@ impl Application {
         // axum waited for HTTP requests, not for upgraded sockets.
         sockets.closed(SOCKETS_CLOSE_GRACE).await;
         forget_idle_clients.abort();
+        probe_pool.abort();
         served
     }
 }

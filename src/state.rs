@@ -1,5 +1,4 @@
 //! What every request handler shares.
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_graphql::Context;
@@ -12,6 +11,7 @@ use crate::domain::researcher_events::LiveEvents;
 use crate::graphql::limits::{DocumentGuard, Pricer, RateLimiter};
 use crate::graphql::AppSchema;
 use crate::http::ws::Sockets;
+pub use crate::metrics::Metrics;
 use crate::search::{Search, SimilarIndex, TantivySearch};
 
 #[derive(Clone)]
@@ -19,6 +19,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: AppSchema,
     pub config: Arc<Config>,
+    /// This instance's metrics (its own registry: see `crate::metrics`).
     pub metrics: Arc<Metrics>,
     /// Verifies bearer tokens; `None` when no key is configured (then every
     /// request with a token is refused).
@@ -40,23 +41,6 @@ pub struct AppState {
     pub live: Arc<LiveEvents>,
     /// The open WebSocket connections: their cap, and their close at shutdown.
     pub sockets: Arc<Sockets>,
-}
-
-/// Counters the service keeps about itself.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    sql_statements: AtomicU64,
-}
-
-impl Metrics {
-    pub fn record_sql_statement(&self) {
-        self.sql_statements.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// SQL statements executed since start (for the N+1 test and benchmarks).
-    pub fn sql_statements(&self) -> u64 {
-        self.sql_statements.load(Ordering::Relaxed)
-    }
 }
 
 /// The database connection the schema was built with.

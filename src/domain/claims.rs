@@ -142,6 +142,7 @@ pub async fn by_id(db: &impl ConnectionTrait, claim_id: i64) -> AppResult<Claim>
 /// verified ORCID iD matches the record's, pending otherwise. A repeated
 /// claim returns the claimant's open claim; a record owned by someone else
 /// is a conflict.
+#[tracing::instrument(skip(db, message))]
 pub async fn claim(
     db: &DatabaseConnection,
     claimant: &Claimant<'_>,
@@ -205,6 +206,7 @@ pub async fn claim(
 }
 
 /// Withdraws a pending or approved claim; only its claimant may.
+#[tracing::instrument(skip(db))]
 pub async fn withdraw(db: &DatabaseConnection, user_id: i64, claim_id: i64) -> AppResult<Claim> {
     let txn = begin_write(db).await?;
     let current = locked_claim(&txn, claim_id).await?;
@@ -230,6 +232,7 @@ pub async fn withdraw(db: &DatabaseConnection, user_id: i64, claim_id: i64) -> A
 /// A moderator's decision on a pending claim. Approving while another claim
 /// on the record is approved (even one approved a moment ago by another
 /// moderator) is a conflict, enforced by the unique index.
+#[tracing::instrument(skip(db, note))]
 pub async fn review(
     db: &DatabaseConnection,
     reviewer_id: i64,
@@ -303,6 +306,7 @@ pub async fn of_user(db: &impl ConnectionTrait, user_id: i64, limit: u64) -> App
 }
 
 /// The moderators' queue: claims in `status` (all when `None`), oldest first.
+#[tracing::instrument(skip(db))]
 pub async fn queue(db: &impl ConnectionTrait, state: Option<ClaimState>, page: &PageRequest) -> AppResult<Page<Claim>> {
     let mut from_where = Query::select().from_as(claim::Entity, "c").to_owned();
     if let Some(state) = state {

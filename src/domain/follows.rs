@@ -23,6 +23,7 @@ async fn add_to_followers(db: &impl ConnectionTrait, researcher_id: i64, delta: 
 
 /// Follows `researcher_id`; following again changes nothing. Returns whether
 /// a follow was added.
+#[tracing::instrument(skip(db))]
 pub async fn follow(db: &DatabaseConnection, user_id: i64, researcher_id: i64) -> AppResult<bool> {
     let txn = begin_write(db).await?;
     ensure_exists(&txn, researcher_id).await?;
@@ -45,6 +46,7 @@ pub async fn follow(db: &DatabaseConnection, user_id: i64, researcher_id: i64) -
 
 /// Unfollows `researcher_id`; unfollowing again changes nothing. Returns
 /// whether a follow was removed.
+#[tracing::instrument(skip(db))]
 pub async fn unfollow(db: &DatabaseConnection, user_id: i64, researcher_id: i64) -> AppResult<bool> {
     let txn = begin_write(db).await?;
     ensure_exists(&txn, researcher_id).await?;

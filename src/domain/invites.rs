@@ -73,6 +73,7 @@ pub async fn by_id(db: &impl ConnectionTrait, invite_id: i64) -> AppResult<Invit
 }
 
 /// Sends an invitation to the owner of `researcher_id`.
+#[tracing::instrument(skip(db, message))]
 pub async fn send(db: &DatabaseConnection, from_user_id: i64, researcher_id: i64, message: &str) -> AppResult<Invite> {
     let message = message.trim();
     let length = message.chars().count();
@@ -104,6 +105,7 @@ pub async fn send(db: &DatabaseConnection, from_user_id: i64, researcher_id: i64
 }
 
 /// Accepts or declines an invitation; only the record's owner may, once.
+#[tracing::instrument(skip(db))]
 pub async fn respond(db: &DatabaseConnection, user_id: i64, invite_id: i64, accept: bool) -> AppResult<Invite> {
     let txn = begin_write(db).await?;
     let invite = by_id(&txn, invite_id).await?;

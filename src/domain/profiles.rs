@@ -36,6 +36,7 @@ pub struct ProfileParts {
 }
 
 /// The record named by `key` with its profile parts; `None` if there is none.
+#[tracing::instrument(skip(db))]
 pub async fn profile(db: &impl ConnectionTrait, key: RecordKey<'_>) -> AppResult<Option<(Researcher, ProfileParts)>> {
     let mut select = profile_select(db.get_database_backend())?;
     match key {

@@ -151,6 +151,7 @@ async fn closest_coauthors(db: &impl ConnectionTrait, ids: &[i64], per_researche
     }
 }
 
+#[tracing::instrument(skip(db))]
 pub async fn research_graph(
     db: &impl ConnectionTrait,
     researcher_id: i64,

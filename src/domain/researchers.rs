@@ -218,6 +218,7 @@ pub async fn external_ids_by_researchers(
 
 /// One page of the researcher directory (its search included): the search
 /// index picks a search's page, the database reads the records.
+#[tracing::instrument(skip(db, engine))]
 pub async fn find(
     db: &impl ConnectionTrait,
     engine: &dyn Search,
@@ -262,6 +263,7 @@ pub(super) fn has_claim(state: &'static str) -> Expr {
 }
 
 /// One page of the researcher directory, without a search.
+#[tracing::instrument(skip(db))]
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &ResearcherFilter,
@@ -470,6 +472,7 @@ pub async fn standings(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Hash
 }
 
 /// Changes the profile settings of a record; only its approved owner may.
+#[tracing::instrument(skip(db))]
 pub async fn update_profile(
     db: &sea_orm::DatabaseConnection,
     user_id: i64,

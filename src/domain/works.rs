@@ -159,6 +159,7 @@ pub async fn by_arxiv_id(db: &impl ConnectionTrait, arxiv_id: &str) -> AppResult
 
 /// One page of works matching `filter` (its search included), in `order`:
 /// the search index picks a search's page, the database reads the works.
+#[tracing::instrument(skip(db, engine))]
 pub async fn find(
     db: &impl ConnectionTrait,
     engine: &dyn Search,
@@ -197,6 +198,7 @@ fn check_years(filter: &WorkFilter) -> AppResult<()> {
 /// One page of works matching `filter`, in `order`. `researcher_works_count`
 /// is the filtered researcher's `works_count` when the caller has their row
 /// already: the total of all their works, without a statement.
+#[tracing::instrument(skip(db))]
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &WorkFilter,

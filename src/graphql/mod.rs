@@ -20,6 +20,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::domain::researcher_events::LiveEvents;
+use crate::metrics::Metrics;
 use crate::search::{Search, SimilarIndex};
 use mutations::Mutation;
 use queries::Query;
@@ -82,6 +83,7 @@ pub(crate) fn with_limits(builder: SchemaBuilder, config: &Config) -> SchemaBuil
 pub fn build_schema(
     db: &DatabaseConnection,
     config: &Config,
+    metrics: &Metrics,
     search: Arc<dyn Search>,
     similar: SimilarIndex,
     live: Arc<LiveEvents>,
@@ -93,7 +95,7 @@ pub fn build_schema(
         .data(live)
         .validation_mode(ValidationMode::Fast);
     let builder = with_limits(builder, config);
-    loaders::register(builder, db, Duration::from_micros(config.loader_delay_micros)).finish()
+    loaders::register(builder, db, metrics, Duration::from_micros(config.loader_delay_micros)).finish()
 }
 
 /// The SDL the code serves, as `export-schema` writes it to `schema.graphql`.

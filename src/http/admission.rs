@@ -13,6 +13,7 @@ use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
 use crate::graphql::limits::{ClientKey, Payer};
 use crate::graphql::viewer::RequestViewer;
+use crate::metrics::{observe, Refusal};
 use crate::state::AppState;
 
 /// What every request pays before its document is looked at, so that even
@@ -48,10 +49,19 @@ pub struct Admitted {
 }
 
 /// Charges the fee, checks the document caps, attaches the viewer and
-/// names the payer.
+/// names the payer. The request's span and metrics learn the viewer and the
+/// operation's name.
 pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<Admitted, AppError> {
-    state.rate_limiter.charge(&caller.key, REQUEST_FEE)?;
+    observe::viewer(caller.viewer.as_ref().map(|viewer| viewer.user_id));
+    observe::named(request.operation_name.as_deref());
+    if let Err(refused) = state.rate_limiter.charge(&caller.key, REQUEST_FEE) {
+        state.metrics.record_refusal(Refusal::Fee);
+        return Err(refused);
+    }
     let measure = state.guard.admit(&mut request)?;
+    if measure.is_some() && request.operation_name.is_none() {
+        observe::named(observe::only_operation_name(&mut request).as_deref());
+    }
     let operation = measure.and_then(|m| m.operation);
     let payer = Payer { key: caller.key.clone(), is_mutation: operation == Some(OperationType::Mutation) };
     if let Some(viewer) = &caller.viewer {
@@ -64,10 +74,17 @@ pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<
 /// the `extensions.cost` to answer with, or the answer refusing it (with
 /// its errors' codes).
 pub async fn price(state: &AppState, admitted: &mut Admitted) -> Result<Option<Value>, Response> {
-    state.pricer.price(&mut admitted.request, &admitted.payer).await.map_err(|mut refused| {
+    let priced = state.pricer.price(&mut admitted.request, &admitted.payer).await.map_err(|mut refused| {
         add_codes(&mut refused);
+        if observe::first_error_code(&refused.errors) == Some("RATE_LIMITED") {
+            state.metrics.record_refusal(Refusal::Cost);
+        }
         refused
-    })
+    });
+    if let Ok(Some(cost)) = &priced {
+        observe::priced(cost);
+    }
+    priced
 }
 
 /// Prices an admitted query or mutation (validation with every rule, the

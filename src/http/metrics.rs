@@ -1,6 +1,5 @@
-//! `/metrics`: the service's own counters in the Prometheus text exposition format.
-use std::fmt::Write as _;
-
+//! `/metrics`: the instance's metrics in the Prometheus text exposition
+//! format (`crate::metrics`); the pool gauges are read at each scrape.
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -11,29 +10,6 @@ use crate::state::AppState;
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let mut body = String::with_capacity(256);
-    counter(
-        &mut body,
-        "scholargraph_sql_statements_total",
-        "SQL statements executed since the process started.",
-        state.metrics.sql_statements(),
-    );
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)
-}
-
-fn counter(out: &mut String, name: &str, help: &str, value: u64) {
-    // Writing to a String cannot fail.
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::counter;
-
-    #[test]
-    fn renders_a_counter_in_the_text_format() {
-        let mut out = String::new();
-        counter(&mut out, "x_total", "Things.", 7);
-        assert_eq!(out, "# HELP x_total Things.\n# TYPE x_total counter\nx_total 7\n");
-    }
+    state.metrics.sample_pool(&state.db, state.config.database_max_connections);
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], state.metrics.render())
 }

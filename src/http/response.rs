@@ -109,6 +109,12 @@ pub fn render(media: Media, response: &Response) -> HttpResponse {
     render_with(media, status, response, request_error)
 }
 
+/// How a GraphQL answer ended, for the request's metrics: `ok` or the first
+/// error's code (`crate::metrics::outcome_label`). Every GraphQL answer over
+/// HTTP carries it in its extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome(pub &'static str);
+
 fn render_with(media: Media, status: StatusCode, response: &Response, request_error: bool) -> HttpResponse {
     let body = Body {
         data: (!request_error).then_some(&response.data),
@@ -118,6 +124,8 @@ fn render_with(media: Media, status: StatusCode, response: &Response, request_er
     let json = serde_json::to_vec(&body).unwrap_or_else(|_| br#"{"errors":[{"message":"internal error"}]}"#.to_vec());
     let mut http = (status, json).into_response();
     http.headers_mut().insert(header::CONTENT_TYPE, media.content_type());
+    let outcome = crate::metrics::outcome_label(crate::metrics::observe::first_error_code(&response.errors));
+    http.extensions_mut().insert(Outcome(outcome));
     http
 }
 

@@ -33,7 +33,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, ServerError};
@@ -45,6 +45,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
+use tracing::{field, Instrument};
 
 use super::admission::{admit, execute, price, Admitted, Caller};
 use super::client::ClientAddress;
@@ -52,6 +53,7 @@ use super::response::is_request_error;
 use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
 use crate::graphql::subscriptions::MissedEvents;
+use crate::metrics::{observe, outcome_label, Metrics, Observed};
 use crate::state::AppState;
 
 /// The one subprotocol spoken here.
@@ -123,14 +125,22 @@ pub async fn handler(
         .write_buffer_size(0);
     let acceptable = upgrade.selected_protocol().is_some();
     let permit = state.sockets.admit();
-    upgrade.on_upgrade(move |socket| async move {
-        let mut connection = Connection::new(state, address, socket);
-        match permit {
-            _ if !acceptable => connection.close(Close::SubprotocolNotAcceptable).await,
-            None if connection.closing() => connection.close(Close::GoingAway).await,
-            None => connection.close(Close::TryAgainLater).await,
-            Some(_permit) => connection.run().await,
+    // The connection lives on in the upgrade request's span (its request id).
+    let span = tracing::Span::current();
+    upgrade.on_upgrade(move |socket| {
+        async move {
+            let mut connection = Connection::new(state, address, socket);
+            match permit {
+                _ if !acceptable => connection.close(Close::SubprotocolNotAcceptable).await,
+                None if connection.closing() => connection.close(Close::GoingAway).await,
+                None => connection.close(Close::TryAgainLater).await,
+                Some(_permit) => {
+                    let _open = connection.state.metrics.websocket_connection();
+                    connection.run().await
+                }
+            }
         }
+        .instrument(span)
     })
 }
 
@@ -439,18 +449,32 @@ impl Connection {
             error.extensions.get_or_insert_with(Default::default).set("code", "RATE_LIMITED");
             return self.send(error_message(&id, &[error])).await;
         }
+        // Each operation has a span of its own within the connection's, and
+        // is measured as an HTTP request is.
+        let span = tracing::info_span!("operation", id = %id, operation = field::Empty, user_id = field::Empty);
+        let operation = Arc::new(Observed::default());
+        let started = Instant::now();
         let admitted = match &self.caller {
-            Some(caller) => admit(&self.state, caller, request),
+            Some(caller) => {
+                span.in_scope(|| observe::within_sync(operation.clone(), || admit(&self.state, caller, request)))
+            }
             None => return Flow::Close(Close::Unauthorized),
         };
         let admitted = match admitted {
             Ok(admitted) => admitted,
-            Err(err) => return self.send(error_message(&id, &[err.into_server_error()])).await,
+            Err(err) => {
+                let duration = Some(started.elapsed());
+                self.state.metrics.record_operation(&operation, outcome_label(Some(err.code())), duration);
+                return self.send(error_message(&id, &[err.into_server_error()])).await;
+            }
         };
         self.generations += 1;
         let generation = self.generations;
         let sink = Sink { id: id.clone(), generation, tx: self.outgoing_tx.clone() };
-        let task = tokio::spawn(run_operation(self.state.clone(), admitted, sink)).abort_handle();
+        let metrics = self.state.metrics.clone();
+        let measured = Measured { metrics, operation: operation.clone(), started, streaming: false, recorded: false };
+        let run = observe::within(Some(operation), run_operation(self.state.clone(), admitted, sink, measured));
+        let task = tokio::spawn(run.instrument(span)).abort_handle();
         self.operations.insert(id, Operation { generation, task });
         Flow::Continue
     }
@@ -506,12 +530,48 @@ impl Sink {
     }
 }
 
-async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
+/// An operation being measured, recorded once: when its answer is known,
+/// or for a subscription at its first event, or when it ends (or the client
+/// stops it) before any.
+struct Measured {
+    metrics: Arc<Metrics>,
+    operation: Arc<Observed>,
+    started: Instant,
+    /// A subscription whose stream runs: if it ends unrecorded, it was `ok`.
+    streaming: bool,
+    recorded: bool,
+}
+
+impl Measured {
+    /// Records the outcome of an answer or refusal (its first error's code,
+    /// if any). A subscription's length is the client's choice, not a
+    /// latency, and is not recorded (`timed` false).
+    fn record(&mut self, code: Option<&str>, timed: bool) {
+        if std::mem::replace(&mut self.recorded, true) {
+            return;
+        }
+        let duration = timed.then(|| self.started.elapsed());
+        self.metrics.record_operation(&self.operation, outcome_label(code), duration);
+    }
+}
+
+impl Drop for Measured {
+    fn drop(&mut self) {
+        if self.streaming {
+            self.record(None, false);
+        }
+    }
+}
+
+async fn run_operation(state: AppState, admitted: Admitted, sink: Sink, mut measured: Measured) {
     if admitted.operation == Some(OperationType::Subscription) {
         let mut admitted = admitted;
         if let Err(refused) = price(&state, &mut admitted).await {
+            measured.record(observe::first_error_code(&refused.errors), true);
             return sink.error(&refused.errors).await;
         }
+        let _running = state.metrics.subscription();
+        measured.streaming = true;
         let missed = MissedEvents::default();
         // A panic while the stream runs (a resolver bug) ends this operation
         // alone with `INTERNAL`.
@@ -529,8 +589,10 @@ async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
                 response.extensions.insert("missedEvents".to_owned(), async_graphql::Value::from(skipped));
             }
             if first && is_request_error(&response) {
+                measured.record(observe::first_error_code(&response.errors), false);
                 return sink.error(&response.errors).await;
             }
+            measured.record(None, false);
             first = false;
             if !sink.next(&response).await {
                 return;
@@ -538,7 +600,12 @@ async fn run_operation(state: AppState, admitted: Admitted, sink: Sink) {
         }
         return sink.complete().await;
     }
-    match execute(&state, admitted).await {
+    let executed = execute(&state, admitted).await;
+    match &executed {
+        Ok(response) => measured.record(observe::first_error_code(&response.errors), true),
+        Err(err) => measured.record(Some(err.code()), true),
+    }
+    match executed {
         Ok(response) if is_request_error(&response) => sink.error(&response.errors).await,
         Ok(response) => {
             if sink.next(&response).await {

@@ -24,10 +24,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-static TRACING: LazyLock<()> = LazyLock::new(|| {
-    if std::env::var_os("TEST_LOG").is_some() {
-        scholargraph::telemetry::init("info,scholargraph=debug");
-    }
+static TRACING: LazyLock<Option<scholargraph::telemetry::Telemetry>> = LazyLock::new(|| {
+    std::env::var_os("TEST_LOG").and_then(|_| scholargraph::telemetry::init("info,scholargraph=debug").ok())
 });
 
 pub struct TestApp {

@@ -16,6 +16,7 @@ mod http;
 mod import;
 mod limits;
 mod live_events;
+mod observability;
 mod pagination;
 mod parsed_documents;
 mod profile;

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
+use futures_util::future::BoxFuture;
+use prometheus::Histogram;
 use sea_orm::DatabaseConnection;
+use tracing::Instrument;
 
 use crate::domain::institutions::Institution;
 use crate::domain::researchers::{ExternalId, RecordStanding, Researcher, TopicShare};
@@ -14,21 +17,37 @@ use crate::domain::topics::Topic;
 use crate::domain::works::{Authorship, Work};
 use crate::domain::{follows, institutions, researchers, stats, topics, works};
 use crate::error::AppError;
+use crate::metrics::{observe, Metrics};
 
 macro_rules! batch_loader {
     ($(#[$doc:meta])* $name:ident: $value:ty = $fetch:path) => {
         $(#[$doc])*
-        pub struct $name(DatabaseConnection);
+        pub struct $name {
+            db: DatabaseConnection,
+            batch_sizes: Histogram,
+        }
+
+        impl Batched for $name {
+            fn new(db: DatabaseConnection, batch_sizes: Histogram) -> Self {
+                Self { db, batch_sizes }
+            }
+        }
 
         impl Loader<i64> for $name {
             type Value = $value;
             type Error = AppError;
 
             async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, $value>, AppError> {
-                $fetch(&self.0, keys).await
+                self.batch_sizes.observe(keys.len() as f64);
+                $fetch(&self.db, keys).await
             }
         }
     };
+}
+
+/// A loader made of the serving pool and the histogram of its batch sizes.
+trait Batched {
+    fn new(db: DatabaseConnection, batch_sizes: Histogram) -> Self;
 }
 
 batch_loader!(ResearcherById: Researcher = researchers::by_ids);
@@ -47,14 +66,24 @@ batch_loader!(TopicsByWork: Vec<Topic> = works::topics_by_works);
 batch_loader!(WorksCountByTopic: i64 = topics::works_counts);
 
 /// Batches "does user U follow researcher R" over a page of researchers.
-pub struct FollowsByPair(DatabaseConnection);
+pub struct FollowsByPair {
+    db: DatabaseConnection,
+    batch_sizes: Histogram,
+}
+
+impl Batched for FollowsByPair {
+    fn new(db: DatabaseConnection, batch_sizes: Histogram) -> Self {
+        Self { db, batch_sizes }
+    }
+}
 
 impl Loader<(i64, i64)> for FollowsByPair {
     type Value = ();
     type Error = AppError;
 
     async fn load(&self, keys: &[(i64, i64)]) -> Result<HashMap<(i64, i64), ()>, AppError> {
-        let found = follows::existing(&self.0, keys).await?;
+        self.batch_sizes.observe(keys.len() as f64);
+        let found = follows::existing(&self.db, keys).await?;
         Ok(found.into_iter().filter(|pair| keys.contains(pair)).map(|pair| (pair, ())).collect())
     }
 }
@@ -63,26 +92,27 @@ impl Loader<(i64, i64)> for FollowsByPair {
 /// before it queries (keys of one list arrive within one poll of the
 /// resolvers, so the window only has to cover that poll; see `Config`).
 /// None caches: each batch reads the database as it is now, so a mutation's
-/// payload is never stale.
+/// payload is never stale. Each records its batch sizes in `metrics`.
 pub fn register(
     builder: crate::graphql::SchemaBuilder,
     db: &DatabaseConnection,
+    metrics: &Metrics,
     delay: Duration,
 ) -> crate::graphql::SchemaBuilder {
-    let loader = LoaderFactory { db: db.clone(), delay };
+    let loader = LoaderFactory { db: db.clone(), metrics, delay };
     builder
-        .data(DataLoader::new(FollowsByPair(db.clone()), tokio::spawn).delay(delay))
-        .data(loader.make(ResearcherById))
-        .data(loader.make(WorkById))
-        .data(loader.make(TopicById))
-        .data(loader.make(InstitutionById))
-        .data(loader.make(ExternalIdsByResearcher))
-        .data(loader.make(MainTopicsByResearcher))
-        .data(loader.make(StandingByResearcher))
-        .data(loader.make(StatsByResearcher))
-        .data(loader.make(AuthorshipsByWork))
-        .data(loader.make(TopicsByWork))
-        .data(loader.make(WorksCountByTopic))
+        .data(loader.make::<FollowsByPair, (i64, i64)>())
+        .data(loader.make::<ResearcherById, i64>())
+        .data(loader.make::<WorkById, i64>())
+        .data(loader.make::<TopicById, i64>())
+        .data(loader.make::<InstitutionById, i64>())
+        .data(loader.make::<ExternalIdsByResearcher, i64>())
+        .data(loader.make::<MainTopicsByResearcher, i64>())
+        .data(loader.make::<StandingByResearcher, i64>())
+        .data(loader.make::<StatsByResearcher, i64>())
+        .data(loader.make::<AuthorshipsByWork, i64>())
+        .data(loader.make::<TopicsByWork, i64>())
+        .data(loader.make::<WorksCountByTopic, i64>())
 }
 
 /// Loads one value through the loader of type `T` registered on the schema.
@@ -93,13 +123,27 @@ pub async fn load_one<T: Loader<i64, Error = AppError>>(
     ctx.data_unchecked::<DataLoader<T>>().load_one(key).await
 }
 
-struct LoaderFactory {
+struct LoaderFactory<'a> {
     db: DatabaseConnection,
+    metrics: &'a Metrics,
     delay: Duration,
 }
 
-impl LoaderFactory {
-    fn make<T: Loader<i64>>(&self, new: fn(DatabaseConnection) -> T) -> DataLoader<T> {
-        DataLoader::new(new(self.db.clone()), tokio::spawn).delay(self.delay)
+impl LoaderFactory<'_> {
+    /// The loader `T`, named by its type in the metrics. Its batches run in tasks
+    /// of their own that stay in the span and the operation of the request
+    /// that opened the batch, so that their statements are counted there
+    /// (a batch shared by concurrent requests counts once, for the first).
+    fn make<T: Batched + Loader<K>, K: Send + Sync + std::hash::Hash + Eq + Clone + 'static>(&self) -> DataLoader<T> {
+        let name = std::any::type_name::<T>().rsplit("::").next().unwrap_or_default();
+        let loader = T::new(self.db.clone(), self.metrics.loader_batch_sizes(name));
+        DataLoader::new(loader, spawn_in_request).delay(self.delay)
     }
+}
+
+/// Spawns a loader's batch in the current request's span and operation.
+fn spawn_in_request(batch: BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> {
+    let span = tracing::Span::current();
+    let operation = observe::current();
+    tokio::spawn(observe::within(operation, batch.instrument(span)))
 }
