@@ -66,6 +66,24 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub web: Web,
+}
+
+/// What browsers and the web frontend get besides GraphQL itself (README,
+/// "Web clients").
+#[derive(Debug, Clone, Args)]
+pub struct Web {
+    /// Serve the GraphiQL playground to a browser's `GET /graphql`.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Self { graphiql: true }
+    }
 }
 
 /// What one request may cost: its body and document, its cost, its time,
@@ -312,6 +330,7 @@ impl Config {
             search_exact_count_limit: crate::search::EXACT_COUNT_LIMIT,
             auth: crate::auth::AuthConfig::default(),
             limits: Limits::default(),
+            web: Web::default(),
         }
     }
 }

@@ -1,22 +1,35 @@
 //! The GraphQL endpoint, per GraphQL over HTTP: `POST /graphql` with a JSON
-//! body, `GET /graphql?query=…` for queries (never mutations), and GraphiQL
-//! for a browser's `GET /graphql`. Malformed or oversized requests are
-//! answered with a GraphQL error that has a code, never a bare status.
-use async_graphql::http::GraphiQLSource;
+//! body, `GET /graphql?query=…` for queries (never mutations), and the
+//! GraphiQL playground for a browser's `GET /graphql` (unless `GRAPHIQL=false`).
+//! Malformed or oversized requests are answered with a GraphQL
+//! error that has a code, never a bare status.
 use async_graphql::parser::types::OperationType;
 use async_graphql::Request;
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response as HttpResponse};
+use axum::response::Response as HttpResponse;
+use axum::routing::get;
+use axum::Router;
 
 use super::admission::{admit, execute, Caller};
 use super::client::ClientAddress;
+use super::playground;
 use super::response::{refuse, reject, render, Media};
+use crate::config::Config;
 use crate::domain::users;
 use crate::error::AppError;
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
+
+/// `/graphql` over HTTP and the playground's files.
+pub fn routes(config: &Config) -> Router<AppState> {
+    let mut router = Router::new().route("/graphql", get(get_handler).post(post_handler));
+    if config.web.graphiql {
+        router = router.merge(playground::routes());
+    }
+    router
+}
 
 fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
@@ -146,18 +159,20 @@ pub async fn get_handler(
     uri: Uri,
 ) -> HttpResponse {
     let query_string = uri.query().unwrap_or_default();
-    if query_string.is_empty() && wants_html(&headers) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
-            .into_response();
+    if query_string.is_empty() && state.config.web.graphiql && wants_html(&headers) {
+        return playground::page(&headers);
     }
     let Some(media) = Media::negotiate(&headers) else { return not_acceptable() };
-    match async_graphql::http::parse_query_string(query_string) {
+    let mut response = match async_graphql::http::parse_query_string(query_string) {
         Ok(request) if !request.query.trim().is_empty() => {
             run(&state, media, Method::Get, address, &headers, request).await
         }
         Ok(_) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
         Err(err) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("bad query string: {err}")),
-    }
+    };
+    // The answer's media type (and for a browser, the page) follows `Accept`.
+    response.headers_mut().append(header::VARY, HeaderValue::from_static("accept"));
+    response
 }
 
 fn not_acceptable() -> HttpResponse {

@@ -4,6 +4,7 @@ pub mod client;
 mod graphql;
 mod health;
 mod metrics;
+mod playground;
 pub mod response;
 pub mod ws;
 
@@ -20,7 +21,7 @@ pub use graphql::viewer_of;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
-        .route("/graphql", get(graphql::get_handler).post(graphql::post_handler))
+        .merge(graphql::routes(&state.config))
         .route("/graphql/ws", get(ws::handler))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -16,6 +16,7 @@ mod limits;
 mod live_events;
 mod pagination;
 mod parsed_documents;
+mod playground;
 mod profile;
 mod rate_limits;
 mod schema;
