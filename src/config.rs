@@ -78,11 +78,15 @@ pub struct Web {
     /// Serve the GraphiQL playground to a browser's `GET /graphql`.
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
+
+    /// Answer introspection (`__schema`, `__type`); `__typename` always answers.
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
 }
 
 impl Default for Web {
     fn default() -> Self {
-        Self { graphiql: true }
+        Self { graphiql: true, introspection: true }
     }
 }
 

@@ -1,12 +1,14 @@
 //! The one path every GraphQL operation takes before it runs, over HTTP and
 //! over WebSocket alike: a fee of one unit on the client's rate limit, the
-//! document caps, then the viewer and the payer attached for the schema's
-//! cost charge; and the time limit while it runs.
+//! document caps (and introspection, when it is turned off), then the viewer
+//! and the payer attached for the schema's cost charge; and the time limit
+//! while it runs.
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, Value};
 
 use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
+use crate::graphql::introspection::refuse_introspection;
 use crate::graphql::limits::{ClientKey, Payer};
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
@@ -43,11 +45,17 @@ pub struct Admitted {
     pub payer: Payer,
 }
 
-/// Charges the fee, checks the document caps, attaches the viewer and
-/// names the payer.
+/// Charges the fee, checks the document caps (and introspection), attaches
+/// the viewer and names the payer.
 pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<Admitted, AppError> {
     state.rate_limiter.charge(&caller.key, REQUEST_FEE)?;
     let measure = state.guard.admit(&mut request)?;
+    if measure.is_some() && !state.config.web.introspection {
+        // The guard left the parse in the request.
+        if let Ok(document) = request.parsed_query() {
+            refuse_introspection(document)?;
+        }
+    }
     let operation = measure.and_then(|m| m.operation);
     let payer = Payer { key: caller.key.clone(), is_mutation: operation == Some(OperationType::Mutation) };
     if let Some(viewer) = &caller.viewer {

@@ -1,5 +1,5 @@
 //! The GraphiQL playground, served whole by the service under a strict
-//! Content-Security-Policy; `GRAPHIQL=false`.
+//! Content-Security-Policy; `GRAPHIQL=false`; introspection on and off.
 use serde_json::{json, Value};
 
 use crate::helpers::{error_code, spawn_app, spawn_app_with, TestApp};
@@ -102,4 +102,27 @@ async fn graphiql_false_turns_the_playground_and_its_files_off() {
     assert_eq!(response.status().as_u16(), 404);
     // GraphQL itself is untouched.
     assert_eq!(off.data("{ __typename }", json!({})).await, json!({ "__typename": "Query" }));
+}
+
+#[tokio::test]
+async fn introspection_answers_by_default_and_can_be_turned_off() {
+    let schema_query = "{ __schema { queryType { name } } }";
+    let on = spawn_app().await;
+    assert_eq!(on.data(schema_query, json!({})).await, json!({ "__schema": { "queryType": { "name": "Query" } } }));
+
+    let off = spawn_app_with(|config| config.web.introspection = false).await;
+    for query in [
+        schema_query,
+        "{ __type(name: \"Researcher\") { name } }",
+        "{ ...F } fragment F on Query { __schema { types { name } } }",
+    ] {
+        let response = off.graphql(query, json!({})).await;
+        assert_eq!(error_code(&response), "BAD_USER_INPUT", "{query}: {response}");
+        let message = response["errors"][0]["message"].as_str().expect("a message");
+        assert!(message.contains("introspection"), "{message}");
+        assert!(response.get("data").is_none_or(Value::is_null), "{response}");
+    }
+    // `__typename` is not introspection of the schema.
+    let data = off.data("{ __typename researcher(slug: \"marc-mezard\") { __typename } }", json!({})).await;
+    assert_eq!(data, json!({ "__typename": "Query", "researcher": { "__typename": "Researcher" } }));
 }
