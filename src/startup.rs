@@ -165,6 +165,7 @@ impl Application {
     /// serves something with one command; PostgreSQL is seeded explicitly.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.limits.check()?;
+        config.web.check()?;
         let auth = Authenticator::from_config(&config.auth).await.context("configuring token verification")?;
         if auth.is_none() {
             tracing::warn!("no JWT key configured (JWT_SECRET, JWT_PUBLIC_KEY_FILE or JWT_JWKS): sign-in is off");

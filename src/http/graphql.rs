@@ -14,21 +14,22 @@ use axum::Router;
 
 use super::admission::{admit, execute, Caller};
 use super::client::ClientAddress;
-use super::playground;
 use super::response::{refuse, reject, render, Media};
+use super::{cors, playground};
 use crate::config::Config;
 use crate::domain::users;
 use crate::error::AppError;
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
 
-/// `/graphql` over HTTP and the playground's files.
+/// `/graphql` over HTTP and the playground's files, with CORS. (Not the
+/// WebSocket endpoint: browsers do not apply CORS to it.)
 pub fn routes(config: &Config) -> Router<AppState> {
     let mut router = Router::new().route("/graphql", get(get_handler).post(post_handler));
     if config.web.graphiql {
         router = router.merge(playground::routes());
     }
-    router
+    cors::apply(router, &config.web)
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {

@@ -1,6 +1,7 @@
 //! HTTP wiring: routes, request logging and limits.
 pub mod admission;
 pub mod client;
+mod cors;
 mod graphql;
 mod health;
 mod metrics;

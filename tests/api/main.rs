@@ -24,4 +24,5 @@ mod search;
 mod statement_limits;
 mod statements;
 mod summaries;
+mod transport;
 mod websocket;
