@@ -2,7 +2,9 @@
 //! body, `GET /graphql?query=…` for queries (never mutations), and the
 //! GraphiQL playground for a browser's `GET /graphql` (unless `GRAPHIQL=false`).
 //! Malformed or oversized requests are answered with a GraphQL
-//! error that has a code, never a bare status.
+//! error that has a code, never a bare status. Answers of more than
+//! [`COMPRESS_ABOVE_BYTES`] are compressed (gzip or Brotli) for clients that
+//! accept it.
 use async_graphql::parser::types::OperationType;
 use async_graphql::Request;
 use axum::body::{to_bytes, Body};
@@ -11,6 +13,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response as HttpResponse;
 use axum::routing::get;
 use axum::Router;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
 
 use super::admission::{admit, execute, Caller};
 use super::client::ClientAddress;
@@ -22,14 +26,21 @@ use crate::error::AppError;
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
 
-/// `/graphql` over HTTP and the playground's files, with CORS. (Not the
-/// WebSocket endpoint: browsers do not apply CORS to it.)
+/// Answers up to this size go uncompressed: they fit in a packet or two,
+/// and compressing them would cost more time than it saves.
+pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
+/// `/graphql` over HTTP and the playground's files, with compression and
+/// CORS. (The WebSocket endpoint has neither: it is not fetched by CORS
+/// rules, and its messages are small.)
 pub fn routes(config: &Config) -> Router<AppState> {
     let mut router = Router::new().route("/graphql", get(get_handler).post(post_handler));
     if config.web.graphiql {
         router = router.merge(playground::routes());
     }
-    cors::apply(router, &config.web)
+    let compression =
+        CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)));
+    cors::apply(router.layer(compression), &config.web)
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
