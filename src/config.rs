@@ -92,6 +92,11 @@ pub struct Web {
     /// (Chromium uses at most 7200).
     #[arg(long, env = "CORS_MAX_AGE_SECS", default_value_t = defaults::CORS_MAX_AGE_SECS)]
     pub cors_max_age_secs: u64,
+
+    /// Persisted queries kept (least recently used first out).
+    #[arg(long, env = "APQ_CACHE_SIZE", default_value_t = defaults::APQ_CACHE_SIZE,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub apq_cache_size: u64,
 }
 
 impl Default for Web {
@@ -101,6 +106,7 @@ impl Default for Web {
             introspection: true,
             cors_allowed_origins: Vec::new(),
             cors_max_age_secs: defaults::CORS_MAX_AGE_SECS,
+            apq_cache_size: defaults::APQ_CACHE_SIZE,
         }
     }
 }
@@ -109,6 +115,12 @@ impl Web {
     /// The allowed origins, without the blanks a list such as `a, b,` leaves.
     pub fn cors_origins(&self) -> impl Iterator<Item = &str> {
         self.cors_allowed_origins.iter().map(|origin| origin.trim()).filter(|origin| !origin.is_empty())
+    }
+
+    /// `APQ_CACHE_SIZE`, which the command line keeps at 1 or more.
+    pub fn apq_capacity(&self) -> std::num::NonZeroUsize {
+        let size = usize::try_from(self.apq_cache_size).unwrap_or(usize::MAX);
+        std::num::NonZeroUsize::new(size).unwrap_or(std::num::NonZeroUsize::MIN)
     }
 
     /// Refuses origins a browser would never send: an `Origin` is exactly
@@ -257,6 +269,7 @@ pub mod defaults {
     pub const WS_MAX_OPERATIONS: usize = 100;
     pub const WS_MAX_CONNECTIONS: usize = 10_000;
     pub const CORS_MAX_AGE_SECS: u64 = 7_200;
+    pub const APQ_CACHE_SIZE: u64 = 1_000;
 }
 
 impl Default for Limits {

@@ -18,6 +18,7 @@ use crate::domain::changes::{self, ChangeFeed};
 use crate::domain::researcher_events::LiveEvents;
 use crate::graphql::build_schema;
 use crate::graphql::limits::{DocumentGuard, Pricer, RateLimiter};
+use crate::graphql::persisted::PersistedQueries;
 use crate::http::router;
 use crate::http::ws::Sockets;
 use crate::ingest::demo;
@@ -192,6 +193,7 @@ impl Application {
         let pricer = Arc::new(Pricer::new(&config, rate_limiter.clone()));
         let guard = Arc::new(DocumentGuard::new(config.limits.document(), &schema.sdl()));
         let sockets = Arc::new(Sockets::new(config.limits.ws_max_connections));
+        let persisted = Arc::new(PersistedQueries::new(config.web.apq_capacity()));
         let state = AppState {
             db,
             schema,
@@ -199,6 +201,7 @@ impl Application {
             metrics,
             auth,
             guard,
+            persisted,
             rate_limiter,
             pricer,
             search,

@@ -8,6 +8,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mutations;
 pub mod pagination;
+pub mod persisted;
 pub mod queries;
 pub mod subscriptions;
 pub mod types;

@@ -1,8 +1,8 @@
 //! The one path every GraphQL operation takes before it runs, over HTTP and
-//! over WebSocket alike: a fee of one unit on the client's rate limit, the
-//! document caps (and introspection, when it is turned off), then the viewer
-//! and the payer attached for the schema's cost charge; and the time limit
-//! while it runs.
+//! over WebSocket alike: a fee of one unit on the client's rate limit, a
+//! persisted query's hash resolved to its document, the document caps (and
+//! introspection, when it is turned off), then the viewer and the payer
+//! attached for the schema's cost charge; and the time limit while it runs.
 use async_graphql::parser::types::OperationType;
 use async_graphql::{Request, Response, Value};
 
@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
 use crate::graphql::introspection::refuse_introspection;
 use crate::graphql::limits::{ClientKey, Payer};
+use crate::graphql::persisted::Registration;
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
 
@@ -43,12 +44,15 @@ pub struct Admitted {
     pub operation: Option<OperationType>,
     /// Who pays for it.
     pub payer: Payer,
+    /// The persisted query to register once the document is valid.
+    registration: Option<Registration>,
 }
 
-/// Charges the fee, checks the document caps (and introspection), attaches
-/// the viewer and names the payer.
+/// Charges the fee, resolves a persisted query, checks the document caps
+/// (and introspection), attaches the viewer and names the payer.
 pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<Admitted, AppError> {
     state.rate_limiter.charge(&caller.key, REQUEST_FEE)?;
+    let registration = state.persisted.resolve(&mut request)?;
     let measure = state.guard.admit(&mut request)?;
     if measure.is_some() && !state.config.web.introspection {
         // The guard left the parse in the request.
@@ -61,17 +65,22 @@ pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<
     if let Some(viewer) = &caller.viewer {
         request = request.data(viewer.clone());
     }
-    Ok(Admitted { request, operation, payer })
+    Ok(Admitted { request, operation, payer, registration })
 }
 
 /// Validates an admitted operation with every rule and charges its cost:
 /// the `extensions.cost` to answer with, or the answer refusing it (with
-/// its errors' codes).
+/// its errors' codes). A persisted query sent with its document is
+/// registered once it is valid.
 pub async fn price(state: &AppState, admitted: &mut Admitted) -> Result<Option<Value>, Response> {
-    state.pricer.price(&mut admitted.request, &admitted.payer).await.map_err(|mut refused| {
+    let cost = state.pricer.price(&mut admitted.request, &admitted.payer).await.map_err(|mut refused| {
         add_codes(&mut refused);
         refused
-    })
+    })?;
+    if let Some(registration) = admitted.registration.take() {
+        state.persisted.register(registration, &admitted.request.query);
+    }
+    Ok(cost)
 }
 
 /// Prices an admitted query or mutation (validation with every rule, the

@@ -1,7 +1,8 @@
 //! The GraphQL endpoint, per GraphQL over HTTP: `POST /graphql` with a JSON
 //! body, `GET /graphql?query=…` for queries (never mutations), and the
 //! GraphiQL playground for a browser's `GET /graphql` (unless `GRAPHIQL=false`).
-//! Malformed or oversized requests are answered with a GraphQL
+//! A request may name a persisted query by its hash instead of sending
+//! `query`. Malformed or oversized requests are answered with a GraphQL
 //! error that has a code, never a bare status. Answers of more than
 //! [`COMPRESS_ABOVE_BYTES`] are compressed (gzip or Brotli) for clients that
 //! accept it.
@@ -23,6 +24,7 @@ use super::{cors, playground};
 use crate::config::Config;
 use crate::domain::users;
 use crate::error::AppError;
+use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
 
@@ -41,6 +43,11 @@ pub fn routes(config: &Config) -> Router<AppState> {
     let compression =
         CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)));
     cors::apply(router.layer(compression), &config.web)
+}
+
+/// Whether the request carries a document, or names a persisted one.
+fn has_document(request: &Request) -> bool {
+    !request.query.trim().is_empty() || PersistedQueries::is_named(request)
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -149,9 +156,7 @@ pub async fn post_handler(
         );
     }
     match serde_json::from_slice::<Request>(&bytes) {
-        Ok(request) if !request.query.trim().is_empty() => {
-            run(&state, media, Method::Post, address, &headers, request).await
-        }
+        Ok(request) if has_document(&request) => run(&state, media, Method::Post, address, &headers, request).await,
         Ok(_) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
         Err(err) => reject(
             media,
@@ -176,9 +181,7 @@ pub async fn get_handler(
     }
     let Some(media) = Media::negotiate(&headers) else { return not_acceptable() };
     let mut response = match async_graphql::http::parse_query_string(query_string) {
-        Ok(request) if !request.query.trim().is_empty() => {
-            run(&state, media, Method::Get, address, &headers, request).await
-        }
+        Ok(request) if has_document(&request) => run(&state, media, Method::Get, address, &headers, request).await,
         Ok(_) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
         Err(err) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("bad query string: {err}")),
     };
