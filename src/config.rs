@@ -73,6 +73,86 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub web: Web,
+}
+
+/// What browsers and the web frontend get besides GraphQL itself (README,
+/// "Web clients").
+#[derive(Debug, Clone, Args)]
+pub struct Web {
+    /// Serve the GraphiQL playground to a browser's `GET /graphql`.
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+
+    /// Answer introspection (`__schema`, `__type`); `__typename` always answers.
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
+    /// Origins (comma-separated, such as `https://app.example.org`) whose
+    /// pages may call the API with credentials; none: no CORS headers at all.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// How long a browser may cache a preflight's answer, in seconds
+    /// (Chromium uses at most 7200).
+    #[arg(long, env = "CORS_MAX_AGE_SECS", default_value_t = defaults::CORS_MAX_AGE_SECS)]
+    pub cors_max_age_secs: u64,
+
+    /// Persisted queries kept (least recently used first out).
+    #[arg(long, env = "APQ_CACHE_SIZE", default_value_t = defaults::APQ_CACHE_SIZE,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub apq_cache_size: u64,
+}
+
+impl Default for Web {
+    fn default() -> Self {
+        Self {
+            graphiql: true,
+            introspection: true,
+            cors_allowed_origins: Vec::new(),
+            cors_max_age_secs: defaults::CORS_MAX_AGE_SECS,
+            apq_cache_size: defaults::APQ_CACHE_SIZE,
+        }
+    }
+}
+
+impl Web {
+    /// The allowed origins, without the blanks a list such as `a, b,` leaves.
+    pub fn cors_origins(&self) -> impl Iterator<Item = &str> {
+        self.cors_allowed_origins.iter().map(|origin| origin.trim()).filter(|origin| !origin.is_empty())
+    }
+
+    /// `APQ_CACHE_SIZE`, which the command line keeps at 1 or more.
+    pub fn apq_capacity(&self) -> std::num::NonZeroUsize {
+        let size = usize::try_from(self.apq_cache_size).unwrap_or(usize::MAX);
+        std::num::NonZeroUsize::new(size).unwrap_or(std::num::NonZeroUsize::MIN)
+    }
+
+    /// Refuses origins a browser would never send: an `Origin` is exactly
+    /// `scheme://host[:port]`, with no path, not even `/`; and `*` cannot
+    /// be allowed with credentials.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for origin in self.cors_origins() {
+            // As a browser sends it: lower case, `scheme://authority` and no more.
+            let uri = origin.parse::<axum::http::Uri>().ok();
+            let scheme = uri.as_ref().and_then(|u| u.scheme_str()).unwrap_or_default();
+            let authority = uri.as_ref().and_then(|u| u.authority()).map_or("", |a| a.as_str());
+            let is_origin = matches!(scheme, "http" | "https")
+                && !authority.is_empty()
+                && !authority.contains('@')
+                && origin == format!("{scheme}://{authority}")
+                && origin == origin.to_ascii_lowercase();
+            if !is_origin {
+                anyhow::bail!(
+                    "CORS_ALLOWED_ORIGINS: `{origin}` is not an origin: write it as `https://host[:port]`, \
+                     with no path or trailing slash"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// What one request may cost: its body and document, its cost, its time,
@@ -195,6 +275,8 @@ pub mod defaults {
     pub const WS_INIT_TIMEOUT_SECS: u64 = 10;
     pub const WS_MAX_OPERATIONS: usize = 100;
     pub const WS_MAX_CONNECTIONS: usize = 10_000;
+    pub const CORS_MAX_AGE_SECS: u64 = 7_200;
+    pub const APQ_CACHE_SIZE: u64 = 1_000;
 }
 
 impl Default for Limits {
@@ -320,6 +402,36 @@ impl Config {
             search_exact_count_limit: crate::search::EXACT_COUNT_LIMIT,
             auth: crate::auth::AuthConfig::default(),
             limits: Limits::default(),
+            web: Web::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Web;
+
+    fn allowing(origins: &[&str]) -> Web {
+        Web { cors_allowed_origins: origins.iter().map(|o| (*o).to_owned()).collect(), ..Web::default() }
+    }
+
+    #[test]
+    fn allowed_origins_must_be_written_as_browsers_send_them() {
+        assert!(allowing(&["https://app.example.org", "http://localhost:5173", "http://[::1]:3000"]).check().is_ok());
+        assert_eq!(
+            allowing(&["", " https://a.example ", ""]).cors_origins().collect::<Vec<_>>(),
+            ["https://a.example"]
+        );
+        for wrong in [
+            "*",
+            "https://app.example.org/",
+            "https://app.example.org/path",
+            "app.example.org",
+            "HTTPS://App.example.org",
+            "ftp://example.org",
+            "https://user@example.org",
+        ] {
+            assert!(allowing(&[wrong]).check().is_err(), "{wrong:?} was accepted");
         }
     }
 }

@@ -30,6 +30,10 @@ pub enum AppError {
     /// A part of the service is not ready yet (the search index's first
     /// build); the client may retry shortly.
     Unavailable(String),
+    /// A request named a persisted query by a hash this instance does not
+    /// hold: the client sends the document again with its hash (Apollo's
+    /// automatic persisted queries).
+    PersistedQueryNotFound,
     /// The cause has been logged where the error was made; clients only
     /// learn that something went wrong on our side.
     Internal,
@@ -74,6 +78,7 @@ impl AppError {
             Self::TooComplex(_) | Self::Timeout(_) => "QUERY_TOO_COMPLEX",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Internal => "INTERNAL",
         }
     }
@@ -89,6 +94,8 @@ impl AppError {
             | Self::Timeout(m)
             | Self::Unavailable(m)
             | Self::RateLimited { message: m, .. } => m,
+            // The exact message Apollo clients look for.
+            Self::PersistedQueryNotFound => "PersistedQueryNotFound",
             Self::Internal => "internal error",
         }
     }

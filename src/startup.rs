@@ -18,6 +18,7 @@ use crate::domain::changes::{self, ChangeFeed};
 use crate::domain::researcher_events::LiveEvents;
 use crate::graphql::build_schema;
 use crate::graphql::limits::{DocumentGuard, Pricer, RateLimiter};
+use crate::graphql::persisted::PersistedQueries;
 use crate::http::router;
 use crate::http::ws::Sockets;
 use crate::ingest::demo;
@@ -267,6 +268,7 @@ impl Application {
     /// serves something with one command; PostgreSQL is seeded explicitly.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         config.limits.check()?;
+        config.web.check()?;
         let auth = Authenticator::from_config(&config.auth).await.context("configuring token verification")?;
         if auth.is_none() {
             tracing::warn!("no JWT key configured (JWT_SECRET, JWT_PUBLIC_KEY_FILE or JWT_JWKS): sign-in is off");
@@ -297,6 +299,7 @@ impl Application {
         let pricer = Arc::new(Pricer::new(&config, rate_limiter.clone()));
         let guard = Arc::new(DocumentGuard::new(config.limits.document(), &schema.sdl()));
         let sockets = Arc::new(Sockets::new(config.limits.ws_max_connections));
+        let persisted = Arc::new(PersistedQueries::new(config.web.apq_capacity()));
         let state = AppState {
             db,
             schema,
@@ -304,6 +307,7 @@ impl Application {
             metrics,
             auth,
             guard,
+            persisted,
             rate_limiter,
             pricer,
             search,

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::domain::changes::ChangeFeed;
 use crate::domain::researcher_events::LiveEvents;
 use crate::graphql::limits::{DocumentGuard, Pricer, RateLimiter};
+use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::AppSchema;
 use crate::http::ws::Sockets;
 pub use crate::metrics::Metrics;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub auth: Option<Authenticator>,
     /// The document caps every operation passes before it is validated.
     pub guard: Arc<DocumentGuard>,
+    /// Documents registered by their hash (automatic persisted queries).
+    pub persisted: Arc<PersistedQueries>,
     /// Per-client cost budgets, shared with the pricer's cost charge.
     pub rate_limiter: Arc<RateLimiter>,
     /// Validates every request with all the rules and charges its cost,

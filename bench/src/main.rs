@@ -8,7 +8,9 @@
 //! page's data as one hand-written SQL statement, without GraphQL.
 //! On request (`--only fanout`) it measures the fan-out of live events
 //! instead: many WebSocket subscribers of one researcher on two servers,
-//! and how long each follow takes to reach them.
+//! and how long each follow takes to reach them; and (`--only profile_wire`)
+//! what compression and persisted queries change for the profile operation:
+//! bytes on the wire and req/s.
 //!
 //! ```sh
 //! cargo build --release -p scholargraph -p bench
@@ -27,6 +29,7 @@ mod load;
 mod ops;
 mod report;
 mod server;
+mod wire;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -69,7 +72,9 @@ struct Args {
     /// Run only these operations (comma-separated; `bombs` is the profile beside
     /// hostile documents, `search_freshness` times writes until search finds
     /// them, `floor` the hand-written SQL baseline; `fanout`, run only when
-    /// named, times follows reaching live subscribers on two servers of its own).
+    /// named, times follows reaching live subscribers on two servers of its own;
+    /// `profile_wire`, run only when named, the profile sent in full or as a
+    /// persisted query, answered plain or compressed).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 
@@ -174,7 +179,9 @@ async fn serve(args: &Args, server_bin: &Path, selected: &[String]) -> Result<()
     });
 
     let mut table = Table::new();
-    table.print_head();
+    if ops::OPERATIONS.iter().any(|name| wants(name)) {
+        table.print_head();
+    }
     let graphql = Arc::new(load::Endpoint::new(client.clone(), server.base_url()));
     let mut profile_row: Option<Row> = None;
     // The server is the bench's own child, so its CPU time is its pid's.
@@ -224,6 +231,22 @@ async fn serve(args: &Args, server_bin: &Path, selected: &[String]) -> Result<()
         }
     }
 
+    if wants(wire::NAME) {
+        let settings = wire::Settings {
+            client: client.clone(),
+            base_url: server.base_url(),
+            server_pid,
+            postgres: data.backend == DbBackend::Postgres,
+            concurrency: args.concurrency,
+            warmup,
+            duration,
+        };
+        match wire::measure(&settings, &data).await {
+            Ok(measured) => wire::print(&measured, args.concurrency),
+            Err(err) => println!("\n{}: failed: {err:#}", wire::NAME),
+        }
+    }
+
     if wants("search_freshness") {
         let write_db = connect(&args.database_url, 1).await?;
         let delays = freshness::measure(&write_db, &graphql).await;
@@ -250,10 +273,11 @@ async fn serve(args: &Args, server_bin: &Path, selected: &[String]) -> Result<()
     Ok(())
 }
 
-/// The operations `--only` names, or every one run by default (all but `fanout`).
+/// The operations `--only` names, or every one run by default (all but
+/// `fanout` and `profile_wire`).
 fn select_operations(only: &[String]) -> Result<Vec<String>> {
     let all = || ops::OPERATIONS.iter().chain(["bombs", "search_freshness", "floor"].iter()).map(|s| (*s).to_owned());
-    let known = || all().chain([fanout::NAME.to_owned()]);
+    let known = || all().chain([fanout::NAME.to_owned(), wire::NAME.to_owned()]);
     let only: Vec<String> = only.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
     if only.is_empty() {
         return Ok(all().collect());

@@ -3,10 +3,12 @@
 pub mod error_codes;
 pub mod flat_list;
 pub mod ids;
+pub mod introspection;
 pub mod limits;
 pub mod loaders;
 pub mod mutations;
 pub mod pagination;
+pub mod persisted;
 pub mod queries;
 pub mod subscriptions;
 pub mod types;
@@ -67,13 +69,20 @@ pub fn graph_cost(depth: Option<i32>, limit: Option<i32>, child_complexity: usiz
 }
 
 /// The depth, complexity, recursion and directive limits every schema of
-/// the service applies (a second line behind `limits::DocumentGuard`).
+/// the service applies (a second line behind `limits::DocumentGuard`), and
+/// introspection when it is turned off (a second line behind admission's
+/// `introspection::refuse_introspection`).
 pub(crate) fn with_limits(builder: SchemaBuilder, config: &Config) -> SchemaBuilder {
-    builder
+    let builder = builder
         .limit_depth(config.limits.max_depth)
         .limit_complexity(config.limits.max_complexity)
         .limit_recursive_depth(32)
-        .limit_directives(config.limits.max_directives)
+        .limit_directives(config.limits.max_directives);
+    if config.web.introspection {
+        builder
+    } else {
+        builder.disable_introspection()
+    }
 }
 
 /// The schema as served: loaders and the database as data, and no

@@ -1,7 +1,8 @@
 //! The one path every GraphQL operation takes before it runs, over HTTP and
-//! over WebSocket alike: a fee of one unit on the client's rate limit, the
-//! document caps, then the viewer and the payer attached for the schema's
-//! cost charge; and the time limit while it runs.
+//! over WebSocket alike: a fee of one unit on the client's rate limit, a
+//! persisted query's hash resolved to its document, the document caps (and
+//! introspection, when it is turned off), then the viewer and the payer
+//! attached for the schema's cost charge; and the time limit while it runs.
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 
@@ -11,7 +12,9 @@ use futures_util::FutureExt;
 
 use crate::error::AppError;
 use crate::graphql::error_codes::add_codes;
+use crate::graphql::introspection::refuse_introspection;
 use crate::graphql::limits::{ClientKey, Payer};
+use crate::graphql::persisted::Registration;
 use crate::graphql::viewer::RequestViewer;
 use crate::metrics::{observe, Refusal};
 use crate::state::AppState;
@@ -46,11 +49,13 @@ pub struct Admitted {
     pub operation: Option<OperationType>,
     /// Who pays for it.
     pub payer: Payer,
+    /// The persisted query to register once the document is valid.
+    registration: Option<Registration>,
 }
 
-/// Charges the fee, checks the document caps, attaches the viewer and
-/// names the payer. The request's span and metrics learn the viewer and the
-/// operation's name.
+/// Charges the fee, resolves a persisted query, checks the document caps
+/// (and introspection), attaches the viewer and names the payer. The
+/// request's span and metrics learn the viewer and the operation's name.
 pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<Admitted, AppError> {
     observe::viewer(caller.viewer.as_ref().map(|viewer| viewer.user_id));
     observe::named(request.operation_name.as_deref());
@@ -58,21 +63,29 @@ pub fn admit(state: &AppState, caller: &Caller, mut request: Request) -> Result<
         state.metrics.record_refusal(Refusal::Fee);
         return Err(refused);
     }
+    let registration = state.persisted.resolve(&mut request)?;
     let measure = state.guard.admit(&mut request)?;
     if measure.is_some() && request.operation_name.is_none() {
         observe::named(observe::only_operation_name(&mut request).as_deref());
+    }
+    if measure.is_some() && !state.config.web.introspection {
+        // The guard left the parse in the request.
+        if let Ok(document) = request.parsed_query() {
+            refuse_introspection(document)?;
+        }
     }
     let operation = measure.and_then(|m| m.operation);
     let payer = Payer { key: caller.key.clone(), is_mutation: operation == Some(OperationType::Mutation) };
     if let Some(viewer) = &caller.viewer {
         request = request.data(viewer.clone());
     }
-    Ok(Admitted { request, operation, payer })
+    Ok(Admitted { request, operation, payer, registration })
 }
 
 /// Validates an admitted operation with every rule and charges its cost:
 /// the `extensions.cost` to answer with, or the answer refusing it (with
-/// its errors' codes).
+/// its errors' codes). A persisted query sent with its document is
+/// registered once it is valid.
 pub async fn price(state: &AppState, admitted: &mut Admitted) -> Result<Option<Value>, Response> {
     let priced = state.pricer.price(&mut admitted.request, &admitted.payer).await.map_err(|mut refused| {
         add_codes(&mut refused);
@@ -80,11 +93,14 @@ pub async fn price(state: &AppState, admitted: &mut Admitted) -> Result<Option<V
             state.metrics.record_refusal(Refusal::Cost);
         }
         refused
-    });
-    if let Ok(Some(cost)) = &priced {
+    })?;
+    if let Some(cost) = &priced {
         observe::priced(cost);
     }
-    priced
+    if let Some(registration) = admitted.registration.take() {
+        state.persisted.register(registration, &admitted.request.query);
+    }
+    Ok(priced)
 }
 
 /// Prices an admitted query or mutation (validation with every rule, the

@@ -1,22 +1,55 @@
 //! The GraphQL endpoint, per GraphQL over HTTP: `POST /graphql` with a JSON
-//! body, `GET /graphql?query=…` for queries (never mutations), and GraphiQL
-//! for a browser's `GET /graphql`. Malformed or oversized requests are
-//! answered with a GraphQL error that has a code, never a bare status.
-use async_graphql::http::GraphiQLSource;
+//! body, `GET /graphql?query=…` for queries (never mutations), and the
+//! GraphiQL playground for a browser's `GET /graphql` (unless `GRAPHIQL=false`).
+//! A request may name a persisted query by its hash instead of sending
+//! `query`. Malformed or oversized requests are answered with a GraphQL
+//! error that has a code, never a bare status. Answers of more than
+//! [`COMPRESS_ABOVE_BYTES`] are compressed (gzip or Brotli) for clients that
+//! accept it.
 use async_graphql::parser::types::OperationType;
 use async_graphql::Request;
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
-use axum::response::{Html, IntoResponse, Response as HttpResponse};
+use axum::response::Response as HttpResponse;
+use axum::routing::get;
+use axum::Router;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
 
 use super::admission::{admit, execute, Caller};
 use super::client::ClientAddress;
 use super::response::{refuse, reject, render, Media};
+use super::{cors, playground};
 use crate::domain::users;
 use crate::error::AppError;
+use crate::graphql::persisted::PersistedQueries;
 use crate::graphql::viewer::RequestViewer;
 use crate::state::AppState;
+
+/// Answers up to this size go uncompressed: they fit in a packet or two,
+/// and compressing them would cost more time than it saves.
+pub const COMPRESS_ABOVE_BYTES: u16 = 1024;
+
+/// `/graphql` over HTTP and the playground's files, with compression and
+/// CORS. (The WebSocket endpoint has neither: it is not fetched by CORS
+/// rules, and its messages are small.)
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let config = &state.config;
+    let metrics = axum::middleware::from_fn_with_state(state.clone(), super::observability::graphql_metrics);
+    let mut router = Router::new().route("/graphql", get(get_handler).post(post_handler).layer(metrics));
+    if config.web.graphiql {
+        router = router.merge(playground::routes());
+    }
+    let compression =
+        CompressionLayer::new().compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_ABOVE_BYTES)));
+    cors::apply(router.layer(compression), &config.web)
+}
+
+/// Whether the request carries a document, or names a persisted one.
+fn has_document(request: &Request) -> bool {
+    !request.query.trim().is_empty() || PersistedQueries::is_named(request)
+}
 
 fn wants_html(headers: &HeaderMap) -> bool {
     headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("text/html"))
@@ -126,9 +159,7 @@ pub async fn post_handler(
         );
     }
     match serde_json::from_slice::<Request>(&bytes) {
-        Ok(request) if !request.query.trim().is_empty() => {
-            run(&state, media, Method::Post, address, &headers, request).await
-        }
+        Ok(request) if has_document(&request) => run(&state, media, Method::Post, address, &headers, request).await,
         Ok(_) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
         Err(err) => reject(
             media,
@@ -148,18 +179,18 @@ pub async fn get_handler(
     uri: Uri,
 ) -> HttpResponse {
     let query_string = uri.query().unwrap_or_default();
-    if query_string.is_empty() && wants_html(&headers) {
-        return Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
-            .into_response();
+    if query_string.is_empty() && state.config.web.graphiql && wants_html(&headers) {
+        return playground::page(&headers);
     }
     let Some(media) = Media::negotiate(&headers) else { return not_acceptable() };
-    match async_graphql::http::parse_query_string(query_string) {
-        Ok(request) if !request.query.trim().is_empty() => {
-            run(&state, media, Method::Get, address, &headers, request).await
-        }
+    let mut response = match async_graphql::http::parse_query_string(query_string) {
+        Ok(request) if has_document(&request) => run(&state, media, Method::Get, address, &headers, request).await,
         Ok(_) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "the request has no `query`"),
         Err(err) => reject(media, StatusCode::BAD_REQUEST, "BAD_USER_INPUT", &format!("bad query string: {err}")),
-    }
+    };
+    // The answer's media type (and for a browser, the page) follows `Accept`.
+    response.headers_mut().append(header::VARY, HeaderValue::from_static("accept"));
+    response
 }
 
 fn not_acceptable() -> HttpResponse {

@@ -1,14 +1,15 @@
 //! HTTP wiring: routes, request logging and limits.
 pub mod admission;
 pub mod client;
+mod cors;
 mod graphql;
 mod health;
 mod metrics;
 pub mod observability;
+mod playground;
 pub mod response;
 pub mod ws;
 
-use axum::middleware::from_fn_with_state;
 use axum::response::Redirect;
 use axum::routing::get;
 use axum::Router;
@@ -20,13 +21,12 @@ use crate::state::AppState;
 pub use graphql::viewer_of;
 
 pub fn router(state: AppState) -> Router {
-    let graphql_metrics = from_fn_with_state(state.clone(), observability::graphql_metrics);
     // Layers run outermost last: the request id is set (kept from the
     // client, or made) before the span that carries it opens, and copied
     // to the answer.
     Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
-        .route("/graphql", get(graphql::get_handler).post(graphql::post_handler).layer(graphql_metrics))
+        .merge(graphql::routes(&state))
         .route("/graphql/ws", get(ws::handler))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

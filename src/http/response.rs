@@ -10,6 +10,10 @@
 //! - Whatever the media type: 401 for a refused token, 429 with
 //!   `Retry-After` over the rate limit, 503 past the time limit, 500 for an
 //!   internal error.
+//! - `PersistedQueryNotFound` is a 200 that no cache keeps, whatever the
+//!   media type, as Apollo Server answers it: Apollo clients then send the
+//!   document, and some treat a 400 as "persisted queries unsupported" and
+//!   stop using them.
 use std::collections::BTreeMap;
 
 use async_graphql::{Response, ServerError, Value};
@@ -140,6 +144,13 @@ fn with_retry_after(mut response: HttpResponse, seconds: Option<u64>) -> HttpRes
 /// the status its kind calls for.
 pub fn refuse(media: Media, error: AppError) -> HttpResponse {
     let status = match &error {
+        AppError::PersistedQueryNotFound => {
+            let response = Response::from_errors(vec![error.into_server_error()]);
+            let mut http = render_with(media, StatusCode::OK, &response, true);
+            http.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache, must-revalidate"));
+            return http;
+        }
         AppError::Unauthenticated(_) => Some(StatusCode::UNAUTHORIZED),
         AppError::Internal => Some(StatusCode::INTERNAL_SERVER_ERROR),
         AppError::Timeout(_) => Some(StatusCode::SERVICE_UNAVAILABLE),
