@@ -69,6 +69,7 @@ const OUTCOMES: &[&str] = &[
     "FORBIDDEN",
     "INTERNAL",
     "NOT_FOUND",
+    "PERSISTED_QUERY_NOT_FOUND",
     "QUERY_TOO_COMPLEX",
     "RATE_LIMITED",
     "SERVICE_UNAVAILABLE",
@@ -491,6 +492,42 @@ mod tests {
         assert_eq!(outcome_label(None), "ok");
         assert_eq!(outcome_label(Some("RATE_LIMITED")), "RATE_LIMITED");
         assert_eq!(outcome_label(Some("SOMETHING_NEW")), "ERROR");
+    }
+
+    #[test]
+    fn every_code_the_service_answers_is_an_outcome_of_its_own() {
+        use crate::error::AppError;
+        let message = || "m".to_owned();
+        let errors = [
+            AppError::NotFound(message()),
+            AppError::BadInput(message()),
+            AppError::Unauthenticated(message()),
+            AppError::Forbidden(message()),
+            AppError::Conflict(message()),
+            AppError::TooComplex(message()),
+            AppError::Timeout(message()),
+            AppError::RateLimited { message: message(), retry_after: Duration::from_secs(1) },
+            AppError::Unavailable(message()),
+            AppError::PersistedQueryNotFound,
+            AppError::Internal,
+        ];
+        for error in &errors {
+            // Exhaustive: a new variant does not compile until it is listed above.
+            match error {
+                AppError::NotFound(_)
+                | AppError::BadInput(_)
+                | AppError::Unauthenticated(_)
+                | AppError::Forbidden(_)
+                | AppError::Conflict(_)
+                | AppError::TooComplex(_)
+                | AppError::Timeout(_)
+                | AppError::RateLimited { .. }
+                | AppError::Unavailable(_)
+                | AppError::PersistedQueryNotFound
+                | AppError::Internal => {}
+            }
+            assert_eq!(outcome_label(Some(error.code())), error.code());
+        }
     }
 
     #[test]

@@ -157,6 +157,11 @@ async fn a_persisted_query_is_served_by_its_hash_after_one_registration() {
         assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound", "{body}");
         assert_eq!(error_code(&body), "PERSISTED_QUERY_NOT_FOUND");
     }
+    // Counted under its own outcome, not as an unknown error.
+    let metrics = app.client.get(format!("{}/metrics", app.address)).send().await.expect("send");
+    let metrics = metrics.text().await.expect("body");
+    let misses = "graphql_requests_total{operation=\"ResearcherProfile\",outcome=\"PERSISTED_QUERY_NOT_FOUND\"} 2";
+    assert!(metrics.contains(misses), "{metrics}");
 
     // Registration: the document and its hash.
     let mut registration = by_hash.clone();
