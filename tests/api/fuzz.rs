@@ -14,7 +14,7 @@ use crate::helpers::{spawn_app_with, TestApp};
 /// Cases per run unless `PROPTEST_CASES` says otherwise.
 const CASES: u32 = 300;
 
-/// The codes the contract documents (tests/contract/README.md), and
+/// The codes the API contract documents for errors, and
 /// `SERVICE_UNAVAILABLE` while the search index is built (README.md).
 const DOCUMENTED: [&str; 9] = [
     "UNAUTHENTICATED",
