@@ -21,7 +21,7 @@
 //! with `NOTIFY catalogue_changes` (delivered at commit, never for a rollback)
 //! and the feed `LISTEN`s; it also polls every second, which is all it does
 //! on SQLite, so writes of other processes (an import) are seen either way.
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -381,19 +381,27 @@ pub struct ChangeFeed {
     away: Arc<LastFailure>,
 }
 
-/// When a read last failed, in milliseconds after `base` (0: never).
+/// Whether the last read failed, and when a read last failed, in
+/// milliseconds after `base` (0: never).
 struct LastFailure {
     base: Instant,
     at_ms: AtomicU64,
+    failing: AtomicBool,
 }
 
 impl LastFailure {
-    fn record(&self) {
-        let elapsed = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.at_ms.store(Ord::max(elapsed, 1), Ordering::Relaxed);
+    fn record(&self, read: bool) {
+        self.failing.store(!read, Ordering::Relaxed);
+        if !read {
+            let elapsed = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.at_ms.store(Ord::max(elapsed, 1), Ordering::Relaxed);
+        }
     }
 
     fn within(&self, window: Duration) -> bool {
+        if self.failing.load(Ordering::Relaxed) {
+            return true;
+        }
         let at = self.at_ms.load(Ordering::Relaxed);
         at != 0 && self.base.elapsed().saturating_sub(Duration::from_millis(at)) <= window
     }
@@ -411,13 +419,15 @@ impl ChangeFeed {
         poll_interval: Duration,
     ) -> Self {
         let (sender, _) = broadcast::channel(CAPACITY);
-        let away = Arc::new(LastFailure { base: Instant::now(), at_ms: AtomicU64::new(0) });
+        let away =
+            Arc::new(LastFailure { base: Instant::now(), at_ms: AtomicU64::new(0), failing: AtomicBool::new(false) });
         let task = tokio::spawn(run(db, database_url, from, poll_interval, sender.clone(), away.clone()));
         Self { sender, task, away }
     }
 
-    /// Whether a read of the log failed within `window`: the feed reads
-    /// every poll interval, so this says whether the database was away then.
+    /// Whether the last read of the log failed, or one did within `window`:
+    /// the feed reads every poll interval, so this says whether the database
+    /// was away then.
     pub fn database_away_within(&self, window: Duration) -> bool {
         self.away.within(window)
     }
@@ -451,9 +461,7 @@ async fn run(
     loop {
         let mut next_read = poll_interval;
         let read = publish_after(&db, &mut position, &sender).await;
-        if read.is_err() {
-            away.record();
-        }
+        away.record(read.is_ok());
         match read {
             // A committed change is held back by an older open transaction
             // (anywhere in the cluster): it ends without a notification of
@@ -503,12 +511,15 @@ impl Listener {
             listener.listen(CHANNEL).await?;
             Ok::<_, sea_orm::sqlx::Error>(listener)
         };
-        match listening.await {
-            Ok(listener) => {
+        // PgListener's own pool waits up to 30 s for a server that is away:
+        // the feed must go on polling (and recording failures) meanwhile.
+        match tokio::time::timeout(RELISTEN_INTERVAL, listening).await {
+            Ok(Ok(listener)) => {
                 tracing::debug!("listening for catalogue changes");
                 self.active = Some(listener);
             }
-            Err(error) => tracing::debug!(?error, "cannot LISTEN for catalogue changes yet; polling"),
+            Ok(Err(error)) => tracing::debug!(?error, "cannot LISTEN for catalogue changes yet; polling"),
+            Err(_) => tracing::debug!("cannot LISTEN for catalogue changes yet (timed out); polling"),
         }
     }
 
