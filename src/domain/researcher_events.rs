@@ -217,11 +217,11 @@ async fn run(db: DatabaseConnection, subscribers: Arc<Subscribers>, mut changes:
                 Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
-        if lagged {
+        if let (true, Some(from)) = (lagged, handled) {
             tracing::debug!("live events fell behind the change feed; reading the log");
-            if let Some(from) = handled {
-                batch = catch_up(&db, from).await;
-            }
+            // What was received is in the log too, and read again there.
+            handled = Some(catch_up(&db, &subscribers, from).await);
+            continue;
         }
         batch.retain(|change| handled.is_none_or(|handled| change.position > handled));
         if let Some(last) = batch.last() {
@@ -231,19 +231,19 @@ async fn run(db: DatabaseConnection, subscribers: Arc<Subscribers>, mut changes:
     }
 }
 
-/// Every change after `from`, read from the log (retrying while the
-/// database is away). Only changes with subscribers cost more than a row.
-async fn catch_up(db: &DatabaseConnection, from: Position) -> Vec<Change> {
-    let mut read = Vec::new();
+/// Publishes every change after `from`, read from the log a page at a time
+/// (retrying while the database is away), and returns the position after
+/// the last. Page by page, so that falling far behind (a large import) costs
+/// no more memory than a page.
+async fn catch_up(db: &DatabaseConnection, subscribers: &Subscribers, from: Position) -> Position {
     let mut position = from;
     loop {
         match changes::read_after(db, position, MAX_BATCH as u64).await {
             Ok((changes, next)) => {
-                let complete = changes.len() < MAX_BATCH;
-                read.extend(changes);
+                publish(db, subscribers, &changes).await;
                 position = next;
-                if complete {
-                    return read;
+                if changes.len() < MAX_BATCH {
+                    return position;
                 }
             }
             Err(error) => {
