@@ -68,6 +68,20 @@ impl AppError {
         Self::Internal
     }
 
+    /// Every code [`AppError::code`] answers with.
+    pub const CODES: [&'static str; 10] = [
+        "NOT_FOUND",
+        "BAD_USER_INPUT",
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "CONFLICT",
+        "QUERY_TOO_COMPLEX",
+        "RATE_LIMITED",
+        "SERVICE_UNAVAILABLE",
+        "PERSISTED_QUERY_NOT_FOUND",
+        "INTERNAL",
+    ];
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "NOT_FOUND",

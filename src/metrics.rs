@@ -21,6 +21,8 @@ use prometheus::{
 };
 use sea_orm::{DatabaseConnection, DatabaseConnectionType};
 
+use crate::error::AppError;
+
 /// The operations the frontend sends (the contract's, `tests/operations/`):
 /// the only operation names that become labels. A test checks that this list
 /// is the contract's. Persisted documents, once the service keeps a list of
@@ -61,26 +63,13 @@ pub fn operation_label(name: Option<&str>) -> &'static str {
     }
 }
 
-/// The error codes the service answers with (`extensions.code`); any other
-/// value (there should be none) is counted as `ERROR`.
-const OUTCOMES: &[&str] = &[
-    "BAD_USER_INPUT",
-    "CONFLICT",
-    "FORBIDDEN",
-    "INTERNAL",
-    "NOT_FOUND",
-    "PERSISTED_QUERY_NOT_FOUND",
-    "QUERY_TOO_COMPLEX",
-    "RATE_LIMITED",
-    "SERVICE_UNAVAILABLE",
-    "UNAUTHENTICATED",
-];
-
 /// The outcome label of an answer: `ok`, or its first error's code.
 pub fn outcome_label(first_error_code: Option<&str>) -> &'static str {
     match first_error_code {
         None => "ok",
-        Some(code) => OUTCOMES.iter().find(|known| **known == code).copied().unwrap_or("ERROR"),
+        // The service's own codes (there should be no other) are labels;
+        // anything else is counted as `ERROR`.
+        Some(code) => AppError::CODES.iter().find(|known| **known == code).copied().unwrap_or("ERROR"),
     }
 }
 
@@ -496,7 +485,6 @@ mod tests {
 
     #[test]
     fn every_code_the_service_answers_is_an_outcome_of_its_own() {
-        use crate::error::AppError;
         let message = || "m".to_owned();
         let errors = [
             AppError::NotFound(message()),
